@@ -1,0 +1,16 @@
+//! ferry: moves Jushuitan (聚水潭) documents into Kingdee K/3 Cloud (金蝶云星空) exactly once.
+//!
+//! The folders follow the data path: `source` (Jushuitan client) → `mapping` (scheme mapping
+//! engine) → `store` (sled outbox, dedupe index, checkpoints) → `sink` (Kingdee client), driven by
+//! `pipeline` (actix actors). `sim` holds faithful simulators of both systems, `cli` the commands.
+
+pub mod cli;
+pub mod config;
+pub mod mapping;
+pub mod pipeline;
+pub mod secret;
+pub mod sim;
+pub mod sink;
+pub mod source;
+pub mod store;
+pub mod time;

@@ -1,0 +1,2 @@
+//! Sink: Kingdee K/3 Cloud WebAPI client.
+pub mod kingdee;

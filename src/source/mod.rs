@@ -1,0 +1,2 @@
+//! Source: Jushuitan open platform client.
+pub mod jushuitan;

@@ -1,0 +1,1 @@
+//! jushuitan tests

@@ -1,0 +1,10 @@
+//! The one integration-test binary: modules per area, shared helpers in `helpers`.
+
+mod cli;
+mod config;
+mod helpers;
+mod jushuitan;
+mod kingdee;
+mod mapping;
+mod pipeline;
+mod store;
