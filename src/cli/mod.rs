@@ -1,1 +1,109 @@
-//! (placeholder, filled in by its owner)
+//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace>`.
+//!
+//! One type per command; each command is a function of the parsed arguments that returns the
+//! process exit code. `main.rs` only turns a [`CliError`] into a message.
+
+pub mod check;
+pub mod dlq;
+pub mod logging;
+pub mod preview;
+pub mod run;
+pub mod sim;
+pub mod status;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Errors a command can end with (beyond the per-item errors it prints itself).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigErrors),
+    #[error("could not open the store under {path}: {source}")]
+    Store {
+        path: PathBuf,
+        source: crate::store::StoreError,
+    },
+    #[error("pipeline failed: {0}")]
+    Pipeline(#[from] crate::pipeline::PipelineError),
+    #[error("simulator: {0}")]
+    Sim(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Moves Jushuitan (聚水潭) documents into Kingdee K/3 Cloud (金蝶云星空) exactly once"
+)]
+pub struct Cli {
+    /// Path of the configuration file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate config.toml and list every mistake at once.
+    Check,
+    /// Show the Kingdee model(s) a scheme's mapping produces for a source document.
+    Preview {
+        /// Scheme name, as in [[scheme]] name = "...".
+        #[arg(long)]
+        scheme: String,
+        /// JSON file: one document, an array of documents, or a whole Jushuitan response.
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// Run every enabled scheme on its schedule until Ctrl-C.
+    Run(run::RunArgs),
+    /// Show per-scheme counts, checkpoints and dead letters at a glance.
+    Status(status::StatusArgs),
+    /// Run the Jushuitan and Kingdee simulators on loopback until stopped.
+    Sim(sim::SimArgs),
+    /// Dead letters: list, show, replay.
+    Dlq(dlq::DlqArgs),
+    /// What happened to one source document (fetched, mapped, sent, delivered...).
+    Trace(status::TraceArgs),
+}
+
+/// Parses `args` and runs the command; returns the process exit code.
+pub fn main_with_args<I, T>(args: I) -> Result<u8, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    let mut out = std::io::stdout();
+    match cli.command {
+        Command::Check => Ok(if check::check(&cli.config, &mut out)? { 0 } else { 1 }),
+        Command::Preview { scheme, input } => Ok(
+            if preview::preview(&cli.config, &scheme, &input, &mut out)? {
+                0
+            } else {
+                1
+            },
+        ),
+        Command::Run(args) => run::run(&cli.config, args),
+        Command::Status(args) => status::status(&cli.config, args),
+        Command::Sim(args) => sim::sim(&cli.config, args),
+        Command::Dlq(args) => dlq::dlq(&cli.config, args),
+        Command::Trace(args) => status::trace(&cli.config, args),
+    }
+}

@@ -1,1 +1,221 @@
-//! pipeline tests
+//! The pipeline end to end: the real `ferry` binary against both simulators on 127.0.0.1.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+pub const SHOPS: &str = "shops-to-stocks";
+pub const RETURNS: &str = "offline-returns";
+
+fn io_ids(docs: &[serde_json::Value]) -> BTreeSet<String> {
+    docs.iter().map(|d| format!("JST-{}", d["io_id"])).collect()
+}
+
+/// Asserts Kingdee holds exactly the eligible returns and shops, each once.
+fn assert_exactly_once(sims: &ferry::sim::Sims) {
+    let expected = io_ids(&eligible_returns(sims));
+    let saved = saved_identities(sims, "SAL_RETURNSTOCK", "FBillNo");
+    let dupes: Vec<_> = saved.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dupes.is_empty(), "posted twice: {dupes:?}");
+    let got: BTreeSet<String> = saved.keys().cloned().collect();
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&expected).collect();
+    assert!(missing.is_empty(), "missing in Kingdee: {missing:?}");
+    assert!(extra.is_empty(), "not eligible but posted: {extra:?}");
+    let shops = saved_identities(sims, "BD_STOCK", "FNumber");
+    let expected_shops: BTreeSet<String> = sims
+        .jushuitan
+        .shops()
+        .iter()
+        .map(|s| format!("JSTSHOP{}", s["shop_id"]))
+        .collect();
+    assert!(shops.values().all(|n| *n == 1), "shop posted twice: {shops:?}");
+    let got_shops: BTreeSet<String> = shops.keys().cloned().collect();
+    assert!(expected_shops.is_subset(&got_shops), "shops missing: {:?}", expected_shops.difference(&got_shops).collect::<Vec<_>>());
+}
+
+#[test]
+fn both_seed_schemes_end_to_end_and_second_run_posts_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sims = start_sims(dir.path(), &SimOpts::default());
+    let config = write_config(dir.path(), &sims, |_| {});
+    let (code, summary, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 0, "first run failed: {summary}\n{stderr}");
+    assert_exactly_once(&sims);
+    let expected = eligible_returns(&sims);
+    assert!(expected.len() > 20, "the simulator should produce enough returns");
+    let r = row(&summary, RETURNS);
+    assert_eq!(r["delivered"].as_u64(), Some(expected.len() as u64), "{summary}");
+    assert!(r["filtered"].as_u64().unwrap_or(0) > 0, "some documents must be filtered: {summary}");
+    assert_eq!(r["dead"].as_u64(), Some(0));
+
+    // The right fields: one document checked field by field.
+    let doc = &expected[0];
+    let bill = format!("JST-{}", doc["io_id"]);
+    let saved = sims.kingdee.saved("SAL_RETURNSTOCK");
+    let model = saved.iter().find(|m| m["FBillNo"] == bill.as_str()).expect("saved bill");
+    let items = doc["items"].as_array().expect("items");
+    let entries = model["FEntity"].as_array().expect("FEntity");
+    assert_eq!(entries.len(), items.len());
+    for (e, i) in entries.iter().zip(items) {
+        assert_eq!(e["FMaterialId"]["FNumber"], i["sku_id"]);
+        assert_eq!(e["FRealQty"].as_f64(), i["qty"].as_f64());
+    }
+
+    // Second run: nothing new in Kingdee, everything reported as already there.
+    let before = sims.kingdee.count("SAL_RETURNSTOCK");
+    let (code, summary2, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 0, "second run failed: {summary2}\n{stderr}");
+    assert_eq!(sims.kingdee.count("SAL_RETURNSTOCK"), before);
+    let r2 = row(&summary2, RETURNS);
+    assert_eq!(r2["delivered"].as_u64(), Some(0), "{summary2}");
+    assert!(r2["duplicates"].as_u64().unwrap_or(0) >= expected.len() as u64, "{summary2}");
+    assert_eq!(r2["delivered_total"].as_u64(), Some(expected.len() as u64));
+    sims.stop();
+}
+
+/// Runs `ferry run --once` until it succeeds or `tries` runs were made.
+fn run_until_done(config: &std::path::Path, tries: usize) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..tries {
+        let (code, summary, _stderr) = run_once(config, &["--wait-retries", "20s"]);
+        last = summary;
+        let settled = last["schemes"]
+            .as_array()
+            .map(|a| a.iter().all(|r| r["retrying"] == 0 && r["pending"] == 0))
+            .unwrap_or(false);
+        if code == 0 && settled {
+            break;
+        }
+    }
+    last
+}
+
+fn fault_run(profile: &'static str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = SimOpts {
+        docs: 80,
+        faults: profile,
+        ..SimOpts::default()
+    };
+    let sims = start_sims(dir.path(), &o);
+    let config = write_config(dir.path(), &sims, |t| {
+        set_scheme(t, "target", "batch_size", toml::Value::Integer(10));
+    });
+    let summary = run_until_done(&config, 6);
+    assert_exactly_once(&sims);
+    assert_eq!(row(&summary, RETURNS)["dead"].as_u64(), Some(0), "{profile}: {summary}");
+    assert!(
+        sims.jushuitan.max_per_second() <= o.per_second as usize,
+        "{profile}: ferry exceeded {} req/s: {}",
+        o.per_second,
+        sims.jushuitan.max_per_second()
+    );
+    assert!(sims.jushuitan.max_per_minute() <= o.per_minute as usize);
+    sims.stop();
+}
+
+#[test]
+fn fault_latency() {
+    fault_run("latency");
+}
+
+#[test]
+fn fault_timeouts() {
+    fault_run("timeouts");
+}
+
+#[test]
+fn fault_http5xx() {
+    fault_run("http5xx");
+}
+
+#[test]
+fn fault_response_error() {
+    fault_run("response-error");
+}
+
+#[test]
+fn fault_session_loss() {
+    fault_run("session-loss");
+}
+
+#[test]
+fn fault_lost_reply() {
+    fault_run("lost-reply");
+}
+
+#[test]
+fn fault_rate_storm() {
+    fault_run("rate-storm");
+}
+
+#[test]
+fn fault_chaos() {
+    fault_run("chaos");
+}
+
+/// SIGKILLs `ferry run` at random moments during a backfill, at least 20 times, then lets it
+/// finish: Kingdee must hold every eligible document exactly once.
+#[cfg(unix)]
+#[test]
+fn crash_safety_sigkill_during_backfill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = SimOpts {
+        docs: 400,
+        per_second: 50,
+        per_minute: 3000,
+        ..SimOpts::default()
+    };
+    let sims = start_sims(dir.path(), &o);
+    let config = write_config(dir.path(), &sims, |t| {
+        set_scheme(t, "target", "batch_size", toml::Value::Integer(7));
+        set_scheme(t, "source", "window", toml::Value::String("2d".into()));
+        if let Some(toml::Value::Table(j)) = t.get_mut("jushuitan") {
+            j.insert("per_second".into(), toml::Value::Integer(50));
+            j.insert("per_minute".into(), toml::Value::Integer(3000));
+        }
+    });
+    let mut rng = fastrand::Rng::with_seed(42);
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut finished_early = 0;
+    while kills < 24 && started.elapsed() < Duration::from_secs(240) {
+        let mut child = Command::new(ferry_bin())
+            .arg("--config")
+            .arg(&config)
+            .args(["run", "--once", "--json", "--wait-retries", "0s"])
+            .env("FERRY_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry");
+        let delay = Duration::from_millis(rng.u64(30..700));
+        let t0 = Instant::now();
+        let mut exited = false;
+        while t0.elapsed() < delay {
+            if let Ok(Some(_)) = child.try_wait() {
+                exited = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if exited {
+            finished_early += 1;
+            if finished_early > 3 {
+                break;
+            }
+        } else {
+            child.kill().expect("SIGKILL");
+            let _ = child.wait();
+            kills += 1;
+        }
+    }
+    assert!(kills >= 20, "only {kills} kills happened");
+    let summary = run_until_done(&config, 3);
+    assert_exactly_once(&sims);
+    assert_eq!(row(&summary, RETURNS)["dead"].as_u64(), Some(0), "{summary}");
+    sims.stop();
+}

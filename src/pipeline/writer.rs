@@ -1,0 +1,410 @@
+//! Writer actor: delivers due outbox entries to Kingdee with BatchSave.
+//!
+//! Takes:  `Wake` (Mapper: new entries), an internal one-second tick (retries falling due),
+//!         `Reconcile` (start-up: every InFlight entry is uncertain), `Drain` (`--once`: deliver
+//!         everything due, then reply), `Shutdown` (finish the batch in hand, then reply),
+//!         `Crashed` (from itself: a handler panicked; stop so the supervisor restarts us).
+//! Sends:  BatchSave and ExecuteBillQuery to Kingdee; transitions to the store, each batch's
+//!         `begin_send` durable before the request leaves and its results applied atomically.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised};
+use futures_util::FutureExt;
+use serde_json::Value;
+
+use super::delivery::{after_lookup, decide};
+use super::stats::SchemeStats;
+use super::{blocking, PipelineError, Shared};
+use crate::config::Scheme;
+use crate::store::{Finish, OutboxEntry};
+use crate::time::now_unix;
+
+/// Entries fetched from the due index per look.
+const DUE_LOOKAHEAD: usize = 1000;
+/// Identities per reconciliation query.
+const LOOKUP_CHUNK: usize = 100;
+/// Longest pause after Kingdee failed as a whole.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+#[derive(Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct Reconcile;
+
+#[derive(Message)]
+#[rtype(result = "Result<(), PipelineError>")]
+pub struct Drain {
+    pub wait_retries: Duration,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Crashed(String);
+
+#[derive(Debug, PartialEq, Eq)]
+enum Pump {
+    /// Nothing is due any more.
+    Idle,
+    /// Kingdee failed as a whole; the Writer waits before trying again.
+    Paused,
+}
+
+/// The delivery logic, without actix.
+pub struct WriteCore {
+    shared: Arc<Shared>,
+    paused_until: Option<Instant>,
+    pause_level: u32,
+    needs_reconcile: bool,
+    stopping: bool,
+    pub fatal: Option<String>,
+}
+
+impl WriteCore {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        WriteCore {
+            shared,
+            paused_until: None,
+            pause_level: 0,
+            needs_reconcile: true,
+            stopping: false,
+            fatal: None,
+        }
+    }
+
+    fn scheme(&self, name: &str) -> Option<&Scheme> {
+        self.shared.config.schemes.iter().find(|s| s.name == name)
+    }
+
+    fn paused(&self) -> bool {
+        matches!(self.paused_until, Some(t) if Instant::now() < t)
+    }
+
+    fn pause(&mut self, why: &str) {
+        self.pause_level = (self.pause_level + 1).min(7);
+        let d = Duration::from_millis(500 << self.pause_level).min(MAX_PAUSE);
+        tracing::warn!(pause_ms = d.as_millis() as u64, reason = %why, "Kingdee unavailable; pausing delivery");
+        self.paused_until = Some(Instant::now() + d);
+    }
+
+    /// Looks every InFlight entry up in Kingdee by identity: Delivered if it is there, Pending
+    /// (to be sent again) if not.
+    pub async fn reconcile(&mut self) -> Result<(), PipelineError> {
+        let entries = blocking(&self.shared.store, |s| s.in_flight()).await?;
+        if entries.is_empty() {
+            self.needs_reconcile = false;
+            return Ok(());
+        }
+        let mut by_scheme: BTreeMap<String, Vec<OutboxEntry>> = BTreeMap::new();
+        for e in entries {
+            by_scheme.entry(e.scheme.clone()).or_default().push(e);
+        }
+        for (name, group) in by_scheme {
+            let Some(scheme) = self.scheme(&name).cloned() else {
+                let fin = group
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.id,
+                            Finish::Dead {
+                                error: format!("scheme {name} is no longer in the config; its outcome in Kingdee is unknown"),
+                            },
+                        )
+                    })
+                    .collect();
+                blocking(&self.shared.store, move |s| s.finish(fin)).await?;
+                continue;
+            };
+            for chunk in group.chunks(LOOKUP_CHUNK) {
+                let identities: Vec<String> = chunk.iter().map(|e| e.identity.clone()).collect();
+                let found = self
+                    .shared
+                    .kd
+                    .find(
+                        &scheme.target.form_id,
+                        &scheme.target.id_field,
+                        &scheme.target.identity_field,
+                        &identities,
+                    )
+                    .await
+                    .map_err(|e| PipelineError::Sink(format!("looking up {} identities: {e}", identities.len())))?;
+                let fin = after_lookup(chunk, &found, &scheme.retry, now_unix());
+                self.count(&name, &fin);
+                tracing::info!(scheme = %name, checked = chunk.len(), found = found.len(), "reconciled uncertain entries");
+                blocking(&self.shared.store, move |s| s.finish(fin)).await?;
+            }
+        }
+        self.needs_reconcile = false;
+        Ok(())
+    }
+
+    fn count(&self, scheme: &str, fin: &[(u64, Finish)]) {
+        let st = self.shared.stats.scheme(scheme);
+        for (_, f) in fin {
+            match f {
+                Finish::Delivered { .. } => SchemeStats::add(&st.delivered, 1),
+                Finish::Retry { .. } => SchemeStats::add(&st.retried, 1),
+                Finish::Dead { .. } => SchemeStats::add(&st.dead, 1),
+                Finish::Pending => {}
+            }
+        }
+        self.shared.progress.delivered(scheme, SchemeStats::get(&st.delivered));
+    }
+
+    /// Sends batches until nothing is due at `horizon`, or Kingdee fails as a whole.
+    async fn pump(&mut self, horizon: i64) -> Result<Pump, PipelineError> {
+        loop {
+            if self.stopping || self.paused() {
+                return Ok(Pump::Paused);
+            }
+            if self.needs_reconcile {
+                if let Err(e) = self.reconcile().await {
+                    self.pause(&e.to_string());
+                    return Ok(Pump::Paused);
+                }
+            }
+            let due = blocking(&self.shared.store, move |s| s.due(None, horizon, DUE_LOOKAHEAD)).await?;
+            let Some(first) = due.first() else {
+                return Ok(Pump::Idle);
+            };
+            let name = first.scheme.clone();
+            let Some(scheme) = self.scheme(&name).cloned() else {
+                let fin: Vec<(u64, Finish)> = due
+                    .iter()
+                    .filter(|e| e.scheme == name)
+                    .map(|e| (e.id, Finish::Dead { error: format!("scheme {name} is no longer in the config") }))
+                    .collect();
+                // Dead needs InFlight first: go through begin_send so the state machine holds.
+                let ids: Vec<u64> = fin.iter().map(|(id, _)| *id).collect();
+                let batch = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
+                blocking(&self.shared.store, move |s| s.begin_send(&ids, batch)).await?;
+                blocking(&self.shared.store, move |s| s.finish(fin)).await?;
+                continue;
+            };
+            let batch: Vec<OutboxEntry> = due
+                .into_iter()
+                .filter(|e| e.scheme == name)
+                .take(scheme.target.batch_size.max(1))
+                .collect();
+            self.send_batch(&scheme, batch).await?;
+        }
+    }
+
+    async fn send_batch(&mut self, scheme: &Scheme, batch: Vec<OutboxEntry>) -> Result<(), PipelineError> {
+        let batch_id = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
+        let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
+        blocking(&self.shared.store, move |s| s.begin_send(&ids, batch_id)).await?;
+        let mut sendable = Vec::with_capacity(batch.len());
+        let mut models = Vec::with_capacity(batch.len());
+        let mut fin = Vec::new();
+        for mut e in batch {
+            e.attempts += 1;
+            match serde_json::from_slice::<Value>(&e.model) {
+                Ok(v) => {
+                    models.push(v);
+                    sendable.push(e);
+                }
+                Err(err) => fin.push((e.id, Finish::Dead { error: format!("stored model is not JSON: {err}") })),
+            }
+        }
+        let st = self.shared.stats.scheme(&scheme.name);
+        SchemeStats::add(&st.batches, 1);
+        let result = if models.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.shared
+                .kd
+                .batch_save(&scheme.target.form_id, &models, &scheme.target.options)
+                .await
+        };
+        let d = decide(&sendable, result, &scheme.retry, now_unix());
+        fin.extend(d.finish);
+        self.count(&scheme.name, &fin);
+        blocking(&self.shared.store, move |s| s.finish(fin)).await?;
+        if !d.reconcile.is_empty() {
+            self.needs_reconcile = true;
+        }
+        match (d.kingdee_unavailable, d.fatal) {
+            (_, Some(fatal)) => {
+                tracing::error!(error = %fatal, "Kingdee refused the request; check [kingdee] in config.toml");
+                self.fatal = Some(fatal.clone());
+                self.pause(&fatal);
+            }
+            (Some(why), None) => self.pause(&why),
+            (None, None) => {
+                self.pause_level = 0;
+                self.fatal = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers everything due now; then waits (at most `wait`) for retries falling due and
+    /// uncertain entries to be settled.
+    pub async fn drain(&mut self, wait: Duration) -> Result<(), PipelineError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let outcome = self.pump(now_unix()).await?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stopping {
+                return Ok(());
+            }
+            if outcome == Pump::Idle && !self.needs_reconcile {
+                let within = now_unix() + left.as_secs() as i64;
+                let soon = blocking(&self.shared.store, move |s| s.due(None, within, 1)).await?;
+                if soon.is_empty() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250).min(left)).await;
+        }
+    }
+}
+
+/// The actor around [`WriteCore`].
+pub struct Writer {
+    shared: Arc<Shared>,
+    mailbox: usize,
+    core: Arc<tokio::sync::Mutex<WriteCore>>,
+}
+
+impl Writer {
+    pub fn new(shared: Arc<Shared>, mailbox: usize) -> Self {
+        let core = WriteCore::new(shared.clone());
+        Writer {
+            shared,
+            mailbox,
+            core: Arc::new(tokio::sync::Mutex::new(core)),
+        }
+    }
+
+    /// Runs `f` on the core, turning a panic into a supervised restart.
+    fn guarded<F, Fut>(&self, ctx: &mut Context<Self>, f: F) -> ResponseFuture<Result<(), PipelineError>>
+    where
+        F: FnOnce(tokio::sync::OwnedMutexGuard<WriteCore>) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), PipelineError>> + 'static,
+    {
+        let core = self.core.clone();
+        let me = ctx.address();
+        Box::pin(async move {
+            let guard = core.lock_owned().await;
+            match AssertUnwindSafe(f(guard)).catch_unwind().await {
+                Ok(r) => r,
+                Err(panic) => {
+                    let msg = super::panic_message(panic);
+                    me.do_send(Crashed(msg.clone()));
+                    Err(PipelineError::Actor(format!("writer panicked: {msg}")))
+                }
+            }
+        })
+    }
+}
+
+impl Actor for Writer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.mailbox);
+        ctx.run_interval(Duration::from_secs(1), |_, ctx| {
+            let _ = ctx.address().try_send(Tick);
+        });
+    }
+}
+
+impl Supervised for Writer {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // A fresh core reconciles InFlight entries before sending anything.
+        self.core = Arc::new(tokio::sync::Mutex::new(WriteCore::new(self.shared.clone())));
+        tracing::warn!("writer restarted");
+    }
+}
+
+fn spawn_pump(core: &Arc<tokio::sync::Mutex<WriteCore>>, ctx: &mut Context<Writer>) {
+    // A pump already running will see the new entries itself.
+    let Ok(mut guard) = core.clone().try_lock_owned() else {
+        return;
+    };
+    let me = ctx.address();
+    actix::spawn(async move {
+        let r = AssertUnwindSafe(guard.pump(now_unix())).catch_unwind().await;
+        match r {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "delivery failed"),
+            Err(panic) => me.do_send(Crashed(super::panic_message(panic))),
+        }
+    });
+}
+
+impl Handler<Wake> for Writer {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) {
+        spawn_pump(&self.core, ctx);
+    }
+}
+
+impl Handler<Tick> for Writer {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        spawn_pump(&self.core, ctx);
+    }
+}
+
+impl Handler<Reconcile> for Writer {
+    type Result = ResponseFuture<Result<(), PipelineError>>;
+
+    fn handle(&mut self, _: Reconcile, ctx: &mut Context<Self>) -> Self::Result {
+        self.guarded(ctx, |mut core| async move { core.reconcile().await })
+    }
+}
+
+impl Handler<Drain> for Writer {
+    type Result = ResponseFuture<Result<(), PipelineError>>;
+
+    fn handle(&mut self, msg: Drain, ctx: &mut Context<Self>) -> Self::Result {
+        self.guarded(ctx, move |mut core| async move {
+            core.drain(msg.wait_retries).await?;
+            match core.fatal.clone() {
+                Some(f) => Err(PipelineError::Sink(f)),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+impl Handler<Shutdown> for Writer {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
+        let core = self.core.clone();
+        Box::pin(async move {
+            // Waits for the batch in hand; entries still InFlight are reconciled next start.
+            let mut guard = core.lock().await;
+            guard.stopping = true;
+        })
+    }
+}
+
+impl Handler<Crashed> for Writer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Crashed, ctx: &mut Context<Self>) {
+        tracing::error!(error = %msg.0, "writer failed; restarting it");
+        ctx.stop();
+    }
+}
