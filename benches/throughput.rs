@@ -29,11 +29,6 @@ fn main() {
     let kd_latency = env_u64("FERRY_BENCH_KD_LATENCY_MS", if realistic { 150 } else { 0 });
     let dir = tempfile::tempdir().expect("tempdir");
     let loopback = "127.0.0.1:0".parse().expect("addr");
-    let faults = if kd_latency > 0 {
-        format!("bench-latency:{kd_latency}")
-    } else {
-        "none".to_string()
-    };
     let t0 = Instant::now();
     let sims = sim::start(&SimSpec {
         jushuitan_addr: loopback,
@@ -42,9 +37,12 @@ fn main() {
         docs,
         shops: 10,
         seed: 3,
-        faults,
+        faults: "none".into(),
         per_second,
         per_minute,
+        lines: Some(5),
+        reject_duplicates: true,
+        save_latency: Duration::from_millis(kd_latency),
     })
     .expect("simulators");
     eprintln!("simulators up with {docs} documents in {:?}", t0.elapsed());

@@ -67,6 +67,7 @@ pub fn sim(config_path: &Path, args: SimArgs) -> Result<u8, CliError> {
         faults: args.faults.clone(),
         per_second: args.per_second,
         per_minute: args.per_minute,
+        ..SimSpec::default()
     })
     .map_err(CliError::Sim)?;
     let d = sims.describe_json();

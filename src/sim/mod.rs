@@ -59,6 +59,33 @@ pub struct SimSpec {
     pub faults: String,
     pub per_second: u32,
     pub per_minute: u32,
+    /// Every document gets exactly this many lines (benchmarks); `None`: 0–5 lines.
+    pub lines: Option<u32>,
+    /// The Kingdee simulator refuses a second save of the same number (as Kingdee does). Tests
+    /// turn this off to prove that ferry itself never posts twice.
+    pub reject_duplicates: bool,
+    /// Added to every Kingdee save (benchmarks).
+    pub save_latency: std::time::Duration,
+}
+
+impl Default for SimSpec {
+    fn default() -> Self {
+        let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+        SimSpec {
+            jushuitan_addr: loopback,
+            kingdee_addr: loopback,
+            state_dir: None,
+            docs: 500,
+            shops: 20,
+            seed: 1,
+            faults: "none".into(),
+            per_second: 5,
+            per_minute: 100,
+            lines: None,
+            reject_duplicates: true,
+            save_latency: std::time::Duration::ZERO,
+        }
+    }
 }
 
 /// Starts both simulators.
@@ -72,6 +99,7 @@ pub fn start(spec: &SimSpec) -> Result<Sims, String> {
         faults: spec.faults.clone(),
         per_second: spec.per_second,
         per_minute: spec.per_minute,
+        lines: spec.lines,
         ..Default::default()
     })
     .map_err(|e| format!("Jushuitan simulator: {e}"))?;
@@ -80,6 +108,8 @@ pub fn start(spec: &SimSpec) -> Result<Sims, String> {
         state_dir: spec.state_dir.as_ref().map(|d| d.join("kingdee")),
         seed: spec.seed,
         faults: spec.faults.clone(),
+        reject_duplicates: spec.reject_duplicates,
+        save_latency: spec.save_latency,
         ..Default::default()
     })
     .map_err(|e| format!("Kingdee simulator: {e}"))?;
@@ -106,6 +136,7 @@ pub fn attach(mut config: Config) -> Result<(Config, Option<Sims>), String> {
         faults: config.simulator.faults.clone(),
         per_second: config.jushuitan.per_second,
         per_minute: config.jushuitan.per_minute,
+        ..SimSpec::default()
     })?;
     let j = &sims.jushuitan;
     config.jushuitan.base_url = j.base_url();

@@ -28,6 +28,7 @@ pub struct SimOpts {
     pub faults: &'static str,
     pub per_second: u32,
     pub per_minute: u32,
+    pub reject_duplicates: bool,
 }
 
 impl Default for SimOpts {
@@ -39,6 +40,7 @@ impl Default for SimOpts {
             faults: "none",
             per_second: 5,
             per_minute: 100,
+            reject_duplicates: false,
         }
     }
 }
@@ -56,6 +58,8 @@ pub fn start_sims(dir: &Path, o: &SimOpts) -> Sims {
         faults: o.faults.to_string(),
         per_second: o.per_second,
         per_minute: o.per_minute,
+        reject_duplicates: o.reject_duplicates,
+        ..SimSpec::default()
     })
     .expect("simulators start")
 }

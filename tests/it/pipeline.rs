@@ -219,3 +219,82 @@ fn crash_safety_sigkill_during_backfill() {
     assert_eq!(row(&summary, RETURNS)["dead"].as_u64(), Some(0), "{summary}");
     sims.stop();
 }
+
+#[test]
+fn changed_after_delivery_is_recorded_not_reposted_and_line_keys_never_post_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sims = start_sims(dir.path(), &SimOpts::default());
+    let config = write_config(dir.path(), &sims, |_| {});
+    let (code, summary, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 0, "{summary}\n{stderr}");
+    let before = sims.kingdee.count("SAL_RETURNSTOCK");
+    let eligible = eligible_returns(&sims);
+
+    // A delivered document changes at the source.
+    let mut changed = eligible[0].clone();
+    changed["remark"] = serde_json::Value::String("线下退货 已改".into());
+    sims.jushuitan.upsert(changed.clone());
+    // A new document reuses a line key (ioi_id) that was already delivered in another one.
+    let mut thief = eligible[1].clone();
+    thief["io_id"] = serde_json::json!(990001);
+    thief["so_id"] = serde_json::json!("SO-THIEF");
+    if let Some(items) = thief["items"].as_array_mut() {
+        for it in items.iter_mut().skip(1) {
+            it["ioi_id"] = serde_json::json!(it["ioi_id"].as_i64().unwrap_or(0) + 5_000_000);
+        }
+    }
+    let stolen_line = thief["items"][0]["ioi_id"].to_string();
+    sims.jushuitan.upsert(thief);
+    std::thread::sleep(Duration::from_secs(2)); // past the 1 s settle lag
+
+    let (code, summary, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 1, "a dead letter must make the run exit 1: {summary}\n{stderr}");
+    let r = row(&summary, RETURNS);
+    assert_eq!(r["changed_after_delivery"].as_u64(), Some(1), "{summary}");
+    assert_eq!(r["dead"].as_u64(), Some(1), "{summary}");
+    assert_eq!(sims.kingdee.count("SAL_RETURNSTOCK"), before, "nothing may be re-posted");
+    let saved = saved_identities(&sims, "SAL_RETURNSTOCK", "FBillNo");
+    assert!(!saved.contains_key("JST-990001"));
+
+    let out = ferry(&config, &["dlq", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dlq json");
+    let dead = list.as_array().expect("array");
+    assert_eq!(dead.len(), 1, "{list}");
+    assert_eq!(dead[0]["source_key"], "990001");
+    let reason = dead[0]["error"].as_str().unwrap_or("");
+    assert!(reason.contains(&stolen_line), "reason must name the line key: {reason}");
+
+    let out = ferry(&config, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    let s = status["schemes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["scheme"] == RETURNS))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(s["changed_after_delivery"].as_u64(), Some(1), "{status}");
+    sims.stop();
+}
+
+#[test]
+fn changed_after_delivery_with_dead_letter_policy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sims = start_sims(dir.path(), &SimOpts::default());
+    let config = write_config(dir.path(), &sims, |t| {
+        set_scheme(t, "", "on_change", toml::Value::String("dead_letter".into()));
+    });
+    let (code, summary, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 0, "{summary}\n{stderr}");
+    let before = sims.kingdee.count("SAL_RETURNSTOCK");
+    let mut changed = eligible_returns(&sims)[0].clone();
+    changed["remark"] = serde_json::Value::String("改过了".into());
+    sims.jushuitan.upsert(changed.clone());
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, summary, _) = run_once(&config, &[]);
+    assert_eq!(code, 1, "{summary}");
+    assert_eq!(sims.kingdee.count("SAL_RETURNSTOCK"), before);
+    let out = ferry(&config, &["dlq", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dlq json");
+    let reason = list[0]["error"].as_str().unwrap_or("");
+    assert!(reason.contains("changed after delivery"), "{list}");
+    sims.stop();
+}
