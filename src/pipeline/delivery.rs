@@ -105,22 +105,19 @@ pub fn decide(
             d.kingdee_unavailable = Some(msg);
         }
         Err(SinkError::Transient(msg)) => {
+            // Kingdee as a whole failed (down, overloaded, 5xx before saving): not the documents'
+            // fault, so the attempt does not count against them. The Writer pauses with its own
+            // backoff; a Kingdee that is down for hours only delays the backlog, which then
+            // drains in order.
             for entry in batch {
-                d.finish
-                    .push((entry.id, retry_or_dead(entry, policy, now, &msg)));
+                d.finish.push((entry.id, Finish::Requeue { error: msg.clone() }));
             }
             d.kingdee_unavailable = Some(msg);
         }
         Err(SinkError::Permanent(msg)) => {
             // Not the documents' fault: keep them, retry later, and say so loudly.
             for entry in batch {
-                d.finish.push((
-                    entry.id,
-                    Finish::Retry {
-                        due: now + 60,
-                        error: msg.clone(),
-                    },
-                ));
+                d.finish.push((entry.id, Finish::Requeue { error: msg.clone() }));
             }
             d.fatal = Some(msg);
         }

@@ -101,12 +101,12 @@ impl RunSummary {
     pub fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "{:<24} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>8}\n",
-            "scheme", "fetched", "filtered", "duplicate", "delivered", "retrying", "dead", "changed"
+            "{:<24} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>8} {:>12}\n",
+            "scheme", "fetched", "filtered", "duplicate", "delivered", "retrying", "dead", "changed", "in Kingdee"
         ));
         for s in &self.schemes {
             out.push_str(&format!(
-                "{:<24} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>8}\n",
+                "{:<24} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>8} {:>12}\n",
                 s.scheme,
                 s.fetched,
                 s.filtered,
@@ -114,7 +114,8 @@ impl RunSummary {
                 s.delivered,
                 s.retrying,
                 s.dead,
-                s.changed_after_delivery
+                s.changed_after_delivery,
+                s.delivered_total
             ));
         }
         for s in &self.schemes {

@@ -72,6 +72,8 @@ pub struct WriteCore {
     needs_reconcile: bool,
     stopping: bool,
     pub fatal: Option<String>,
+    /// Why Kingdee was last unavailable, until a batch goes through again.
+    pub unavailable: Option<String>,
 }
 
 impl WriteCore {
@@ -83,6 +85,7 @@ impl WriteCore {
             needs_reconcile: true,
             stopping: false,
             fatal: None,
+            unavailable: None,
         }
     }
 
@@ -99,6 +102,7 @@ impl WriteCore {
         let d = Duration::from_millis(500 << self.pause_level).min(MAX_PAUSE);
         tracing::warn!(pause_ms = d.as_millis() as u64, reason = %why, "Kingdee unavailable; pausing delivery");
         self.paused_until = Some(Instant::now() + d);
+        self.unavailable = Some(why.to_string());
     }
 
     /// Looks every InFlight entry up in Kingdee by identity: Delivered if it is there, Pending
@@ -159,7 +163,7 @@ impl WriteCore {
                 Finish::Delivered { .. } => SchemeStats::add(&st.delivered, 1),
                 Finish::Retry { .. } => SchemeStats::add(&st.retried, 1),
                 Finish::Dead { .. } => SchemeStats::add(&st.dead, 1),
-                Finish::Pending => {}
+                Finish::Pending | Finish::Requeue { .. } => {}
             }
         }
         self.shared.progress.delivered(scheme, SchemeStats::get(&st.delivered));
@@ -248,6 +252,7 @@ impl WriteCore {
             (None, None) => {
                 self.pause_level = 0;
                 self.fatal = None;
+                self.unavailable = None;
             }
         }
         Ok(())
@@ -379,9 +384,12 @@ impl Handler<Drain> for Writer {
     fn handle(&mut self, msg: Drain, ctx: &mut Context<Self>) -> Self::Result {
         self.guarded(ctx, move |mut core| async move {
             core.drain(msg.wait_retries).await?;
-            match core.fatal.clone() {
-                Some(f) => Err(PipelineError::Sink(f)),
-                None => Ok(()),
+            match (core.fatal.clone(), core.paused(), core.unavailable.clone()) {
+                (Some(f), _, _) => Err(PipelineError::Sink(f)),
+                (None, true, Some(why)) => Err(PipelineError::Sink(format!(
+                    "Kingdee unavailable at the end of the run ({why}); undelivered entries stay queued"
+                ))),
+                _ => Ok(()),
             }
         })
     }

@@ -71,7 +71,6 @@ fn both_seed_schemes_end_to_end_and_second_run_posts_nothing() {
     assert_eq!(sims.kingdee.count("SAL_RETURNSTOCK"), before);
     let r2 = row(&summary2, RETURNS);
     assert_eq!(r2["delivered"].as_u64(), Some(0), "{summary2}");
-    assert!(r2["duplicates"].as_u64().unwrap_or(0) >= expected.len() as u64, "{summary2}");
     assert_eq!(r2["delivered_total"].as_u64(), Some(expected.len() as u64));
     sims.stop();
 }
