@@ -15,6 +15,8 @@ mod check;
 mod codec;
 mod error;
 mod ingest;
+#[cfg(test)]
+mod tests;
 mod transitions;
 mod tx;
 mod types;
