@@ -229,7 +229,10 @@ impl Ctx<'_> {
         match &old.state {
             Delivery::Dead {
                 error: old_error, ..
-            } if old_error == error => Ok(()),
+            } if old_error == error => {
+                // Same failure again: nothing new to trace; a later successful mapping revives it.
+                tx.set_by_key(self.scheme, key, id, NO_FINGERPRINT)
+            }
             Delivery::Pending | Delivery::Retry { .. } | Delivery::Dead { .. } => {
                 let mut e = old.clone();
                 e.state = Delivery::Dead {
