@@ -53,7 +53,6 @@ struct Inner {
 }
 
 const META_FORMAT: &[u8] = b"\0store_format";
-const META_BATCH: &[u8] = b"\0next_batch_id";
 /// sled page cache bound (memory stays bounded whatever the outbox size).
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -272,15 +271,21 @@ impl Store {
         Ok(c)
     }
 
-    /// Schemes that have ingested anything, with their form id.
+    /// (scheme, form id) pairs that have ingested anything.
     pub fn schemes(&self) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.tree("schemes").iter() {
-            let (k, v) = kv?;
-            out.push((
-                String::from_utf8_lossy(&k).into_owned(),
-                String::from_utf8_lossy(&v).into_owned(),
-            ));
+        for k in self.tree("schemes").iter().keys() {
+            let k = k?;
+            let mut parts = k
+                .splitn(2, |b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            let (Some(scheme), Some(form)) = (parts.next(), parts.next()) else {
+                return Err(StoreError::Corrupt(format!(
+                    "schemes key {}",
+                    codec::show_key(&k)
+                )));
+            };
+            out.push((scheme, form));
         }
         Ok(out)
     }
@@ -319,27 +324,9 @@ impl Store {
         self.flush()
     }
 
-    /// A new batch id: persistent, strictly increasing, starting at 1.
+    /// A new batch id: unique and increasing across restarts and crashes (sled's id generator,
+    /// which persists its high-water mark itself, so no flush per call).
     pub fn next_batch_id(&self) -> Result<u64, StoreError> {
-        let mut err = None;
-        let v = self.inner.meta.update_and_fetch(META_BATCH, |old| {
-            let cur = match old.map(<[u8; 8]>::try_from) {
-                None => 0,
-                Some(Ok(b)) => u64::from_be_bytes(b),
-                Some(Err(_)) => {
-                    err = Some(StoreError::Corrupt(
-                        "meta next_batch_id is not 8 bytes".into(),
-                    ));
-                    return old.map(|o| o.to_vec());
-                }
-            };
-            Some((cur + 1).to_be_bytes().to_vec())
-        })?;
-        if let Some(e) = err {
-            return Err(e);
-        }
-        self.flush()?;
-        let v = v.ok_or_else(|| StoreError::Corrupt("meta next_batch_id vanished".into()))?;
-        codec::read_id("meta", META_BATCH, &v)
+        Ok(self.inner.db.generate_id()? + 1)
     }
 }

@@ -251,8 +251,9 @@ impl<'a> Tx<'a> {
 
     /// Remember that a scheme writes to a form (for `schemes()` and `due(None, ..)`).
     pub fn note_scheme(&self, scheme: &str, form_id: &str) -> TxResult<()> {
-        if self.t[SCHEMES].get(scheme.as_bytes())?.as_deref() != Some(form_id.as_bytes()) {
-            self.t[SCHEMES].insert(scheme.as_bytes(), form_id.as_bytes())?;
+        let k = pair(scheme, form_id);
+        if self.t[SCHEMES].get(&k)?.is_none() {
+            self.t[SCHEMES].insert(k, &[])?;
         }
         Ok(())
     }
