@@ -28,7 +28,7 @@ impl Store {
             };
             for item in &items {
                 match item {
-                    Ingest::New(n) => ctx.new(tx, n, &mut r)?,
+                    Ingest::New(n) => ctx.mapped(tx, n, &mut r)?,
                     Ingest::Filtered { source_key, reason } => {
                         ctx.filtered(tx, source_key, reason, &mut r)?
                     }
@@ -88,7 +88,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn new(&self, tx: &mut Tx, n: &NewEntry, r: &mut IngestReport) -> TxResult<()> {
+    fn mapped(&self, tx: &mut Tx, n: &NewEntry, r: &mut IngestReport) -> TxResult<()> {
         let key = n.source_key.as_str();
         let Some((id, seen)) = tx.by_key(self.scheme, key)? else {
             tx.clear_filtered(self.scheme, key)?;
