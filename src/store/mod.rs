@@ -1,1 +1,332 @@
-//! (placeholder, filled in by its owner)
+//! The store: the only owner of sled. Outbox entries and their delivery state machine, the dedupe
+//! index (source key → entry, line key → entry), checkpoints, dead letters, per-record traces,
+//! per-scheme counters and small metadata (tokens, batch ids).
+//!
+//! Every state change is one sled transaction over all trees it touches, followed by a flush
+//! (fsync) before the call returns; sled's own periodic flushing is off. Reads never scan the
+//! whole outbox: `due` reads the due index, `in_flight` the in-flight index, `dead_letters` the
+//! dead index, `counts` the counters kept in step inside the same transactions. Opening the store
+//! reads nothing but sled's own recovery.
+//!
+//! Calls block on disk I/O (a flush is an fsync): async callers use `spawn_blocking`. Concurrent
+//! writers are serialized; flushes of concurrent callers are shared by sled.
+
+mod check;
+mod codec;
+mod error;
+mod ingest;
+#[cfg(test)]
+mod tests;
+mod transitions;
+mod tx;
+mod types;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use sled::transaction::TransactionalTree;
+use sled::Transactional;
+
+pub use check::Problems;
+pub use codec::VERSION;
+pub use error::StoreError;
+pub use tx::TRACE_KEEP;
+pub use types::*;
+
+use codec::{decode, id_key, pair, prefix};
+use tx::{Counter, Tx, TxResult, TX_TREES};
+
+/// Handle to the store; cheap to clone, share it between actors.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    /// The trees `Tx` works on, in `TX_TREES` order.
+    trees: Vec<sled::Tree>,
+    checkpoints: sled::Tree,
+    meta: sled::Tree,
+    write: Mutex<()>,
+}
+
+const META_FORMAT: &[u8] = b"\0store_format";
+/// sled page cache bound (memory stays bounded whatever the outbox size).
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Store {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()?;
+        let trees = TX_TREES
+            .iter()
+            .map(|n| db.open_tree(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                checkpoints: db.open_tree("checkpoints")?,
+                meta: db.open_tree("meta")?,
+                trees,
+                db,
+                write: Mutex::new(()),
+            }),
+        };
+        match store.inner.meta.get(META_FORMAT)? {
+            Some(v) if v.as_ref() == [VERSION] => {}
+            Some(v) => {
+                return Err(StoreError::UnknownVersion {
+                    tree: "meta",
+                    key: "store_format".into(),
+                    version: v.first().copied().unwrap_or(0),
+                    supported: VERSION,
+                })
+            }
+            None => {
+                store.inner.meta.insert(META_FORMAT, &[VERSION])?;
+                store.flush()?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Make everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Run one transaction over the `Tx` trees, then flush.
+    fn run<A>(&self, f: impl Fn(&mut Tx) -> TxResult<A>) -> Result<A, StoreError> {
+        let now = crate::time::now_unix();
+        let out = {
+            let _w = self.inner.write.lock();
+            self.inner
+                .trees
+                .as_slice()
+                .transaction(|t: &Vec<TransactionalTree>| {
+                    let mut tx = Tx::new(t, now);
+                    let a = f(&mut tx)?;
+                    tx.commit_counters()?;
+                    Ok(a)
+                })?
+        };
+        self.flush()?;
+        Ok(out)
+    }
+
+    fn tree(&self, name: &str) -> &sled::Tree {
+        let i = TX_TREES.iter().position(|n| *n == name).unwrap_or(0);
+        &self.inner.trees[i]
+    }
+
+    fn entry_at(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        let k = id_key(id);
+        match self.tree("outbox").get(k)? {
+            Some(v) => Ok(Some(decode("outbox", &k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One outbox entry.
+    pub fn get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.entry_at(id)
+    }
+
+    /// The entry of a (scheme, source key), if it has one.
+    pub fn find(&self, scheme: &str, source_key: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        let k = pair(scheme, source_key);
+        match self.tree("by_key").get(&k)? {
+            Some(v) => self.entry_at(codec::read_id("by_key", &k, &v)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Pending and Retry entries due at `now`, oldest due first, at most `limit`; for one form
+    /// or (None) for all. Reads only the due index.
+    pub fn due(
+        &self,
+        form_id: Option<&str>,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let forms = match form_id {
+            Some(f) => vec![f.to_string()],
+            None => self.forms()?,
+        };
+        let mut keys: Vec<(i64, u64)> = Vec::new();
+        for form in &forms {
+            for kv in self
+                .tree("due")
+                .scan_prefix(prefix(form))
+                .keys()
+                .take(limit)
+            {
+                let (due, id) = codec::parse_due_key(&kv?)?;
+                if due > now {
+                    break;
+                }
+                keys.push((due, id));
+            }
+        }
+        keys.sort_unstable();
+        keys.truncate(limit);
+        let mut out = Vec::with_capacity(keys.len());
+        for (_, id) in keys {
+            match self.entry_at(id)? {
+                Some(e) => out.push(e),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "due index names missing entry {id}"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every InFlight entry (at start-up: the uncertain ones to reconcile).
+    pub fn in_flight(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.tree("inflight").iter().keys() {
+            let k = k?;
+            let id = codec::read_id("inflight", &k, &k)?;
+            match self.entry_at(id)? {
+                Some(e) => out.push(e),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "inflight index names missing entry {id}"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Dead entries of one scheme or (None) of all, oldest first within a scheme.
+    pub fn dead_letters(&self, scheme: Option<&str>) -> Result<Vec<OutboxEntry>, StoreError> {
+        let dead = self.tree("dead");
+        let iter = match scheme {
+            Some(s) => dead.scan_prefix(prefix(s)),
+            None => dead.iter(),
+        };
+        let mut out = Vec::new();
+        for k in iter.keys() {
+            let k = k?;
+            let id = codec::read_id("dead", &k, &k[k.len().saturating_sub(8)..])?;
+            match self.entry_at(id)? {
+                Some(e) => out.push(e),
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "dead index names missing entry {id}"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The trace of a (scheme, source key): its last `TRACE_KEEP` events, oldest first.
+    pub fn trace(&self, scheme: &str, source_key: &str) -> Result<Vec<TraceEvent>, StoreError> {
+        let mut p = pair(scheme, source_key);
+        p.push(0);
+        let mut out = Vec::new();
+        for kv in self.tree("trace").scan_prefix(&p) {
+            let (k, v) = kv?;
+            if k.len() == p.len() + 1 {
+                out.push(decode::<TraceEvent>("trace", &k, &v)?);
+            }
+        }
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
+    }
+
+    /// Counts of one scheme, from the maintained counters.
+    pub fn counts(&self, scheme: &str) -> Result<Counts, StoreError> {
+        let mut c = Counts::default();
+        for which in Counter::ALL {
+            let k = tx::counter_key(scheme, which);
+            let n = match self.tree("counters").get(&k)? {
+                Some(v) => tx::read_i64("counters", &k, &v)?,
+                None => 0,
+            };
+            let n = u64::try_from(n).map_err(|_| {
+                StoreError::Corrupt(format!("counter {} is {n}", codec::show_key(&k)))
+            })?;
+            match which {
+                Counter::Pending => c.pending = n,
+                Counter::InFlight => c.in_flight = n,
+                Counter::Retry => c.retry = n,
+                Counter::Delivered => c.delivered = n,
+                Counter::Dead => c.dead = n,
+                Counter::Changed => c.changed_after_delivery = n,
+                Counter::Filtered => c.filtered = n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// (scheme, form id) pairs that have ingested anything.
+    pub fn schemes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.tree("schemes").iter().keys() {
+            let k = k?;
+            let mut parts = k
+                .splitn(2, |b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            let (Some(scheme), Some(form)) = (parts.next(), parts.next()) else {
+                return Err(StoreError::Corrupt(format!(
+                    "schemes key {}",
+                    codec::show_key(&k)
+                )));
+            };
+            out.push((scheme, form));
+        }
+        Ok(out)
+    }
+
+    fn forms(&self) -> Result<Vec<String>, StoreError> {
+        let mut f: Vec<String> = self.schemes()?.into_iter().map(|(_, f)| f).collect();
+        f.sort();
+        f.dedup();
+        Ok(f)
+    }
+
+    /// The checkpoint of a scheme (unix seconds), if set.
+    pub fn checkpoint(&self, scheme: &str) -> Result<Option<i64>, StoreError> {
+        match self.inner.checkpoints.get(scheme.as_bytes())? {
+            Some(v) => Ok(Some(tx::read_i64("checkpoints", scheme.as_bytes(), &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Set (and flush) the checkpoint of a scheme.
+    pub fn set_checkpoint(&self, scheme: &str, at: i64) -> Result<(), StoreError> {
+        self.inner
+            .checkpoints
+            .insert(scheme.as_bytes(), &at.to_be_bytes())?;
+        self.flush()
+    }
+
+    /// Small metadata (tokens etc.).
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Store (and flush) small metadata.
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.meta.insert(key.as_bytes(), value)?;
+        self.flush()
+    }
+
+    /// A new batch id: unique and increasing across restarts and crashes (sled's id generator,
+    /// which persists its high-water mark itself, so no flush per call).
+    pub fn next_batch_id(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.generate_id()? + 1)
+    }
+}

@@ -1,0 +1,143 @@
+//! Full consistency check of the store (scans everything: for tests and `ferry check`, never on
+//! a hot path): every index agrees with the entries, counters equal recomputed counts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::codec::{self, decode};
+use super::tx::{self, Counter};
+use super::types::{Delivery, OutboxEntry};
+use super::{Store, StoreError};
+
+/// What the check found wrong (empty = consistent).
+pub type Problems = Vec<String>;
+
+impl Store {
+    /// Scan everything and list inconsistencies between entries, indexes and counters.
+    pub fn check_consistency(&self) -> Result<Problems, StoreError> {
+        let mut p = Problems::new();
+        let mut entries: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
+        for kv in self.tree("outbox").iter() {
+            let (k, v) = kv?;
+            let e: OutboxEntry = decode("outbox", &k, &v)?;
+            if k.as_ref() != codec::id_key(e.id) {
+                p.push(format!(
+                    "outbox key {} holds entry {}",
+                    codec::show_key(&k),
+                    e.id
+                ));
+            }
+            entries.insert(e.id, e);
+        }
+        let mut counted: HashMap<Vec<u8>, i64> = HashMap::new();
+        let mut primaries: HashMap<u64, usize> = HashMap::new();
+        for kv in self.tree("by_key").iter() {
+            let (k, v) = kv?;
+            let id = codec::read_id("by_key", &k, &v)?;
+            *primaries.entry(id).or_default() += 1;
+            match entries.get(&id) {
+                Some(e) if codec::pair(&e.scheme, &e.source_key) == k.as_ref() => {}
+                Some(e) => p.push(format!(
+                    "by_key {} names entry {id} of {}/{}",
+                    codec::show_key(&k),
+                    e.scheme,
+                    e.source_key
+                )),
+                None => p.push(format!(
+                    "by_key {} names missing entry {id}",
+                    codec::show_key(&k)
+                )),
+            }
+        }
+        for (id, n) in &primaries {
+            if *n > 1 {
+                p.push(format!("entry {id} is named by {n} source keys"));
+            }
+        }
+        let (mut due, mut inflight, mut dead) = (Vec::new(), Vec::new(), Vec::new());
+        for e in entries.values() {
+            let primary = primaries.contains_key(&e.id);
+            if !primary && !matches!(e.state, Delivery::Dead { .. }) {
+                p.push(format!(
+                    "entry {} ({}/{}) is not in by_key and not a dead notice",
+                    e.id, e.scheme, e.source_key
+                ));
+            }
+            if let Some(d) = tx::due_of(e) {
+                due.push(codec::due_key(&e.form_id, d, e.id));
+            }
+            if matches!(e.state, Delivery::InFlight { .. }) {
+                inflight.push(codec::id_key(e.id).to_vec());
+            }
+            if matches!(e.state, Delivery::Dead { .. }) {
+                dead.push(codec::dead_key(&e.scheme, e.id));
+            } else {
+                for lk in &e.line_keys {
+                    let k = codec::pair(&e.form_id, lk);
+                    let owner = self.tree("line_keys").get(&k)?;
+                    if owner.as_deref() != Some(&codec::id_key(e.id)[..]) {
+                        p.push(format!(
+                            "live entry {} does not own its line key {lk}",
+                            e.id
+                        ));
+                    }
+                }
+            }
+            let c = match e.state {
+                Delivery::Pending => Counter::Pending,
+                Delivery::InFlight { .. } => Counter::InFlight,
+                Delivery::Retry { .. } => Counter::Retry,
+                Delivery::Delivered { .. } => Counter::Delivered,
+                Delivery::Dead { .. } => Counter::Dead,
+            };
+            *counted.entry(tx::counter_key(&e.scheme, c)).or_default() += 1;
+            if e.changed_after_delivery {
+                *counted
+                    .entry(tx::counter_key(&e.scheme, Counter::Changed))
+                    .or_default() += 1;
+            }
+        }
+        for kv in self.tree("filtered").iter() {
+            let (k, _) = kv?;
+            let scheme = k.split(|b| *b == 0).next().unwrap_or_default();
+            let scheme = String::from_utf8_lossy(scheme);
+            *counted
+                .entry(tx::counter_key(&scheme, Counter::Filtered))
+                .or_default() += 1;
+        }
+        for (name, want) in [("due", due), ("inflight", inflight), ("dead", dead)] {
+            let have: Vec<Vec<u8>> = self
+                .tree(name)
+                .iter()
+                .keys()
+                .map(|k| k.map(|k| k.to_vec()))
+                .collect::<Result<_, _>>()?;
+            let mut want = want;
+            want.sort();
+            if have != want {
+                p.push(format!(
+                    "{name} index has {} keys, entries imply {}",
+                    have.len(),
+                    want.len()
+                ));
+            }
+        }
+        for kv in self.tree("counters").iter() {
+            let (k, v) = kv?;
+            let n = tx::read_i64("counters", &k, &v)?;
+            let want = counted.remove(k.as_ref()).unwrap_or(0);
+            if n != want {
+                p.push(format!(
+                    "counter {} is {n}, entries imply {want}",
+                    codec::show_key(&k)
+                ));
+            }
+        }
+        for (k, want) in counted {
+            p.push(format!(
+                "counter {} missing, entries imply {want}",
+                codec::show_key(&k)
+            ));
+        }
+        Ok(p)
+    }
+}

@@ -1,0 +1,209 @@
+//! Record and key encoding: values are `[version byte] ++ bincode 1.3.3 (varint)`; keys are
+//! big-endian so that byte order is numeric order. Text key parts are separated by `\0`.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::error::StoreError;
+use bincode::Options;
+
+/// Current format version of every record the store writes.
+pub const VERSION: u8 = 1;
+
+fn options() -> impl bincode::Options {
+    bincode::DefaultOptions::new()
+}
+
+/// Encode a record with its version byte.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.push(VERSION);
+    // Serializing plain structs of strings, numbers and enums into a Vec cannot fail.
+    if let Err(e) = options().serialize_into(&mut out, value) {
+        tracing::error!("store: bincode serialize failed: {e}");
+    }
+    out
+}
+
+/// Decode a record, checking the version byte. `tree` and `key` name the record in errors.
+pub fn decode<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    let Some((&version, body)) = bytes.split_first() else {
+        return Err(StoreError::Codec {
+            tree,
+            key: show_key(key),
+            message: "empty record".into(),
+        });
+    };
+    if version != VERSION {
+        return Err(StoreError::UnknownVersion {
+            tree,
+            key: show_key(key),
+            version,
+            supported: VERSION,
+        });
+    }
+    options().deserialize(body).map_err(|e| StoreError::Codec {
+        tree,
+        key: show_key(key),
+        message: e.to_string(),
+    })
+}
+
+/// Printable form of a key: text parts as text, other bytes as hex.
+pub fn show_key(key: &[u8]) -> String {
+    if key.len() == 8 {
+        return format!("#{}", u64::from_be_bytes(key.try_into().unwrap_or([0; 8])));
+    }
+    let mut s = String::new();
+    for chunk in key.utf8_chunks() {
+        s.push_str(&chunk.valid().replace('\0', "/"));
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s
+}
+
+pub fn id_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+pub fn read_id(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("tree `{tree}` key {}: short id", show_key(key)))
+        })
+}
+
+/// i64 as big-endian bytes that sort in numeric order (sign bit flipped).
+pub fn ts_bytes(ts: i64) -> [u8; 8] {
+    ((ts as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+pub fn ts_from(bytes: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
+}
+
+/// `a \0 b`.
+pub fn pair(a: &str, b: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(a.len() + b.len() + 1);
+    k.extend_from_slice(a.as_bytes());
+    k.push(0);
+    k.extend_from_slice(b.as_bytes());
+    k
+}
+
+/// `a \0` — prefix of every `pair(a, _)` key.
+pub fn prefix(a: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(a.len() + 1);
+    k.extend_from_slice(a.as_bytes());
+    k.push(0);
+    k
+}
+
+/// Due index key: `form_id \0 due_ts(8) id(8)`.
+pub fn due_key(form_id: &str, due: i64, id: u64) -> Vec<u8> {
+    let mut k = prefix(form_id);
+    k.extend_from_slice(&ts_bytes(due));
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// `(due, id)` from a due index key.
+pub fn parse_due_key(key: &[u8]) -> Result<(i64, u64), StoreError> {
+    let n = key.len();
+    if n < 17 {
+        return Err(StoreError::Corrupt(format!(
+            "due index key {} too short",
+            show_key(key)
+        )));
+    }
+    let ts: [u8; 8] = key[n - 16..n - 8].try_into().unwrap_or([0; 8]);
+    let id: [u8; 8] = key[n - 8..].try_into().unwrap_or([0; 8]);
+    Ok((ts_from(ts), u64::from_be_bytes(id)))
+}
+
+/// Dead index key: `scheme \0 id(8)`.
+pub fn dead_key(scheme: &str, id: u64) -> Vec<u8> {
+    let mut k = prefix(scheme);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct R {
+        a: u64,
+        b: String,
+        c: Vec<u8>,
+    }
+
+    #[test]
+    fn roundtrip_with_version_byte() {
+        let r = R {
+            a: 7,
+            b: "x".into(),
+            c: vec![1, 2, 3],
+        };
+        let bytes = encode(&r);
+        assert_eq!(bytes[0], VERSION);
+        let back: R = decode("t", b"k", &bytes).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn unknown_version_is_a_clear_error() {
+        let mut bytes = encode(&R {
+            a: 1,
+            b: String::new(),
+            c: vec![],
+        });
+        bytes[0] = 9;
+        let err = decode::<R>("outbox", &7u64.to_be_bytes(), &bytes).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::UnknownVersion {
+                version: 9,
+                tree: "outbox",
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("unknown format version 9") && msg.contains("#7"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn garbage_and_empty_are_codec_errors() {
+        assert!(matches!(
+            decode::<R>("t", b"k", &[]),
+            Err(StoreError::Codec { .. })
+        ));
+        assert!(matches!(
+            decode::<R>("t", b"k", &[VERSION, 0xff]),
+            Err(StoreError::Codec { .. })
+        ));
+    }
+
+    #[test]
+    fn ts_keys_sort_numerically() {
+        let mut v = vec![5i64, -3, 0, i64::MIN, i64::MAX, 1_700_000_000];
+        let mut keys: Vec<_> = v.iter().map(|t| ts_bytes(*t)).collect();
+        keys.sort();
+        v.sort();
+        assert_eq!(keys.iter().map(|k| ts_from(*k)).collect::<Vec<_>>(), v);
+        let k = due_key("SAL", -5, 42);
+        assert_eq!(parse_due_key(&k).unwrap(), (-5, 42));
+    }
+}

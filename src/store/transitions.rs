@@ -1,0 +1,147 @@
+//! Delivery transitions after ingest: send, finish (a whole BatchSave's outcomes), replay of dead
+//! letters, and dismissal of change notices. Each call is one transaction + flush; an invalid
+//! transition aborts the whole call with `InvalidTransition` and changes nothing.
+
+use super::tx::{abort, Tx, TxResult};
+use super::types::{Delivery, Finish, OutboxEntry, TraceKind};
+use super::{Store, StoreError};
+
+fn invalid(
+    e: &OutboxEntry,
+    to: &str,
+) -> sled::transaction::ConflictableTransactionError<StoreError> {
+    abort(StoreError::InvalidTransition {
+        id: e.id,
+        from: e.state.name().to_string(),
+        to: to.to_string(),
+    })
+}
+
+/// True if `e` is a change-after-delivery notice (a Dead entry the by-key index does not name).
+fn is_notice(tx: &Tx, e: &OutboxEntry) -> TxResult<bool> {
+    Ok(tx.by_key(&e.scheme, &e.source_key)?.map(|(id, _)| id) != Some(e.id))
+}
+
+impl Store {
+    /// Pending/Retry → InFlight in batch `batch`, attempts + 1. Returns the updated entries.
+    pub fn begin_send(&self, ids: &[u64], batch: u64) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.run(|tx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for &id in ids {
+                let old = tx.entry(id)?;
+                if !old.state.is_unsent() {
+                    return Err(invalid(&old, "InFlight"));
+                }
+                let mut e = old.clone();
+                e.state = Delivery::InFlight {
+                    batch,
+                    since: tx.now,
+                };
+                e.attempts += 1;
+                e.updated_at = tx.now;
+                let kind = TraceKind::Sent {
+                    batch,
+                    attempt: e.attempts,
+                };
+                tx.trace(&e.scheme, &e.source_key, Some(id), kind)?;
+                tx.put_entry(Some(&old), &e)?;
+                out.push(e);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Apply the outcomes of sent entries (all InFlight) in one transaction.
+    pub fn finish(&self, results: Vec<(u64, Finish)>) -> Result<(), StoreError> {
+        self.run(|tx| {
+            for (id, f) in &results {
+                let old = tx.entry(*id)?;
+                let (state, kind) = match f {
+                    Finish::Delivered { kingdee_id, number } => (
+                        Delivery::Delivered {
+                            kingdee_id: kingdee_id.clone(),
+                            number: number.clone(),
+                            at: tx.now,
+                        },
+                        TraceKind::Delivered {
+                            kingdee_id: kingdee_id.clone(),
+                            number: number.clone(),
+                        },
+                    ),
+                    Finish::Retry { due, error } => (
+                        Delivery::Retry {
+                            due: *due,
+                            last_error: error.clone(),
+                        },
+                        TraceKind::Retry {
+                            due: *due,
+                            error: error.clone(),
+                        },
+                    ),
+                    Finish::Dead { error } => (
+                        Delivery::Dead {
+                            error: error.clone(),
+                            at: tx.now,
+                        },
+                        TraceKind::Dead {
+                            error: error.clone(),
+                        },
+                    ),
+                    Finish::Pending => (Delivery::Pending, TraceKind::Requeued),
+                };
+                if !matches!(old.state, Delivery::InFlight { .. }) {
+                    return Err(invalid(&old, state.name()));
+                }
+                let mut e = old.clone();
+                e.state = state;
+                e.updated_at = tx.now;
+                tx.trace(&e.scheme, &e.source_key, Some(*id), kind)?;
+                tx.put_entry(Some(&old), &e)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Dead → Pending after a person fixed the cause: error cleared, attempts reset. Fails with
+    /// `LineKeyConflict` if another live document took one of its line keys meanwhile, and with
+    /// `InvalidTransition` for change notices (re-posting a delivered document would post it
+    /// twice; use `dismiss`).
+    pub fn replay(&self, id: u64) -> Result<OutboxEntry, StoreError> {
+        self.run(|tx| {
+            let old = tx.entry(id)?;
+            if !matches!(old.state, Delivery::Dead { .. }) {
+                return Err(invalid(&old, "Pending"));
+            }
+            if is_notice(tx, &old)? {
+                return Err(invalid(&old, "Pending (it reports a change after delivery; fix Kingdee by hand, then dismiss it)"));
+            }
+            if old.model.is_empty() {
+                return Err(invalid(&old, "Pending (it has no mapped model; fix the source or mapping, it comes back when re-fetched)"));
+            }
+            let mut e = old.clone();
+            e.state = Delivery::Pending;
+            e.attempts = 0;
+            e.updated_at = tx.now;
+            if let Some(c) = tx.claim_lines(&e)? {
+                return Err(abort(c.into_error(id)));
+            }
+            tx.trace(&e.scheme, &e.source_key, Some(id), TraceKind::Replayed)?;
+            tx.put_entry(Some(&old), &e)?;
+            Ok(e)
+        })
+    }
+
+    /// Remove a change-after-delivery notice from the dead letters once a person handled it.
+    pub fn dismiss(&self, id: u64) -> Result<(), StoreError> {
+        self.run(|tx| {
+            let old = tx.entry(id)?;
+            if !matches!(old.state, Delivery::Dead { .. }) || !is_notice(tx, &old)? {
+                return Err(invalid(
+                    &old,
+                    "dismissed (only change notices can be dismissed)",
+                ));
+            }
+            tx.remove_notice(&old)
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! Public record types of the store: outbox entries, their delivery state, what ingest takes and
+//! reports, per-record trace events and per-scheme counts.
+
+use serde::{Deserialize, Serialize};
+
+/// One mapped Kingdee model waiting for, or done with, delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: u64,
+    pub scheme: String,
+    pub form_id: String,
+    pub source_key: String,
+    pub identity: String,
+    pub line_keys: Vec<String>,
+    /// The Kingdee model as JSON bytes (empty for documents that failed mapping).
+    pub model: Vec<u8>,
+    /// FNV-1a of the model this entry carries (0 for failed documents).
+    pub fingerprint: u64,
+    pub state: Delivery,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The source document changed after this entry was sent (it was not re-posted).
+    pub changed_after_delivery: bool,
+}
+
+impl OutboxEntry {
+    /// The model as JSON.
+    pub fn model_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.model)
+    }
+}
+
+/// Delivery state of one outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delivery {
+    Pending,
+    InFlight {
+        batch: u64,
+        since: i64,
+    },
+    Retry {
+        due: i64,
+        last_error: String,
+    },
+    Delivered {
+        kingdee_id: String,
+        number: String,
+        at: i64,
+    },
+    Dead {
+        error: String,
+        at: i64,
+    },
+}
+
+impl Delivery {
+    /// Short name for messages and counters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Delivery::Pending => "Pending",
+            Delivery::InFlight { .. } => "InFlight",
+            Delivery::Retry { .. } => "Retry",
+            Delivery::Delivered { .. } => "Delivered",
+            Delivery::Dead { .. } => "Dead",
+        }
+    }
+
+    /// Not yet sent successfully and not given up: may still be posted.
+    pub fn is_unsent(&self) -> bool {
+        matches!(self, Delivery::Pending | Delivery::Retry { .. })
+    }
+}
+
+/// A mapped document, as the store takes it (the pipeline converts `mapping::Mapped`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub source_key: String,
+    pub identity: String,
+    pub line_keys: Vec<String>,
+    /// JSON bytes of the Kingdee model.
+    pub model: Vec<u8>,
+    pub fingerprint: u64,
+}
+
+/// One outcome of mapping a fetched document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingest {
+    New(NewEntry),
+    Filtered { source_key: String, reason: String },
+    Failed { source_key: String, error: String },
+}
+
+/// What to do when a document changes after it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnChange {
+    /// Do not re-post; flag the entry (`changed_after_delivery`) and trace the change.
+    #[default]
+    Record,
+    /// Do not re-post; flag the entry and add a dead letter saying so.
+    DeadLetter,
+}
+
+/// Outcome of one sent entry, applied by `Store::finish`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    Delivered {
+        kingdee_id: String,
+        number: String,
+    },
+    Retry {
+        due: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Reconciliation found the entry absent in Kingdee: send it again.
+    Pending,
+}
+
+/// What one `ingest` call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// New entries created (Pending).
+    pub new: u32,
+    /// Re-fetched documents with the same fingerprint (skipped).
+    pub unchanged: u32,
+    /// Changed documents whose entry was already sent (not re-posted).
+    pub changed_after_delivery: u32,
+    /// Changed documents whose entry was not sent yet (model replaced in place).
+    pub updated_pending: u32,
+    /// Changed documents whose entry was Dead (model replaced, back to Pending).
+    pub revived: u32,
+    /// Documents made Dead because a line key belongs to another live document.
+    pub line_key_conflicts: u32,
+    pub filtered: u32,
+    pub failed: u32,
+}
+
+/// Per-scheme counts, maintained inside the same transactions as the entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: u64,
+    pub in_flight: u64,
+    pub retry: u64,
+    pub delivered: u64,
+    pub dead: u64,
+    /// Entries flagged `changed_after_delivery`.
+    pub changed_after_delivery: u64,
+    /// Distinct source documents currently filtered out (without an entry).
+    pub filtered: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.pending + self.in_flight + self.retry + self.delivered + self.dead
+    }
+}
+
+/// One event in the history of a (scheme, source key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// Increasing per (scheme, source key).
+    pub seq: u64,
+    pub at: i64,
+    /// The outbox entry concerned, if any.
+    pub entry: Option<u64>,
+    pub kind: TraceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TraceKind {
+    /// Fetched and mapped; a new entry was created.
+    Ingested {
+        identity: String,
+        fingerprint: u64,
+    },
+    /// Fetched again with a new model before it was sent; replaced in place.
+    Updated {
+        identity: String,
+        from: u64,
+        to: u64,
+    },
+    /// Fetched again with a new model while Dead; back to Pending.
+    Revived {
+        identity: String,
+        from: u64,
+        to: u64,
+    },
+    Filtered {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// Changed after it was sent; not re-posted.
+    ChangedAfterDelivery {
+        from: u64,
+        to: u64,
+        dead_letter: Option<u64>,
+    },
+    Sent {
+        batch: u64,
+        attempt: u32,
+    },
+    Delivered {
+        kingdee_id: String,
+        number: String,
+    },
+    Retry {
+        due: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// Reconciliation found it absent in Kingdee; back to Pending.
+    Requeued,
+    /// A person replayed the dead letter.
+    Replayed,
+}
