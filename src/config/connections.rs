@@ -1,0 +1,315 @@
+//! The connection and runtime sections: `[log]`, `[simulator]`, `[jushuitan]`, `[kingdee]`,
+//! `[pipeline]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::reader::{Ctx, Table};
+use super::tree::Kind;
+use super::{
+    JushuitanConfig, KingdeeAuth, KingdeeConfig, LogConfig, PipelineConfig, SimulatorConfig,
+    TlsConfig, FAULT_PROFILES,
+};
+use crate::secret::Secret;
+
+/// Built-in page-size caps (Jushuitan rejects larger pages).
+pub const DEFAULT_CAPS: &[(&str, u32)] = &[("other.inout.query", 50), ("shops.query", 100)];
+
+const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+/// An optional section: absent → an empty table at no position.
+fn section<'n>(ctx: &mut Ctx, root: &mut Table<'n>, key: &'static str) -> Option<Table<'n>> {
+    root.table(ctx, key)
+}
+
+pub(super) fn log(
+    ctx: &mut Ctx,
+    root: &mut Table,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<LogConfig> {
+    let mut dir = "logs".to_string();
+    let mut level = "info".to_string();
+    if let Some(mut t) = section(ctx, root, "log") {
+        if let Some(d) = t.string(ctx, "dir") {
+            dir = d;
+        }
+        if let Some(l) = t.string(ctx, "level") {
+            let plain = l.trim().to_ascii_lowercase();
+            if !LOG_LEVELS.contains(&plain.as_str()) && !plain.contains('=') {
+                let span = t
+                    .get("level")
+                    .map(|e| e.value.span.clone())
+                    .unwrap_or_default();
+                ctx.err(
+                    &span,
+                    "log.level",
+                    format!(
+                        "`{l}` is not a log level (use one of: {})",
+                        LOG_LEVELS.join(", ")
+                    ),
+                );
+            }
+            level = l;
+        }
+        t.finish(ctx);
+    }
+    Some(LogConfig {
+        dir: resolve(&dir),
+        level,
+    })
+}
+
+pub(super) fn simulator(ctx: &mut Ctx, root: &mut Table) -> Option<SimulatorConfig> {
+    let mut c = SimulatorConfig {
+        enabled: false,
+        docs: 500,
+        shops: 20,
+        seed: 1,
+        faults: "none".into(),
+    };
+    let Some(mut t) = section(ctx, root, "simulator") else {
+        return Some(c);
+    };
+    c.enabled = t.bool(ctx, "enabled").unwrap_or(false);
+    c.docs = t
+        .int(ctx, "docs", 0, 10_000_000)
+        .map_or(c.docs, |v| v as u32);
+    c.shops = t
+        .int(ctx, "shops", 0, 100_000)
+        .map_or(c.shops, |v| v as u32);
+    c.seed = t.int(ctx, "seed", 0, i64::MAX).map_or(c.seed, |v| v as u64);
+    if let Some(f) = t.string(ctx, "faults") {
+        if FAULT_PROFILES.contains(&f.as_str()) {
+            c.faults = f;
+        } else {
+            let span = t
+                .get("faults")
+                .map(|e| e.value.span.clone())
+                .unwrap_or_default();
+            ctx.err(
+                &span,
+                "simulator.faults",
+                format!(
+                    "unknown fault profile `{f}` (known: {})",
+                    FAULT_PROFILES.join(", ")
+                ),
+            );
+        }
+    }
+    t.finish(ctx);
+    Some(c)
+}
+
+/// A required string, or `""` when the simulator supplies it.
+fn need(ctx: &mut Ctx, t: &mut Table, key: &'static str, sim: bool) -> Option<String> {
+    if sim {
+        Some(t.string(ctx, key).unwrap_or_default())
+    } else {
+        t.req_string(ctx, key)
+    }
+}
+
+fn need_secret(ctx: &mut Ctx, t: &mut Table, key: &'static str, sim: bool) -> Option<Secret> {
+    need(ctx, t, key, sim).map(Secret::new)
+}
+
+fn url(ctx: &mut Ctx, t: &mut Table, sim: bool) -> Option<String> {
+    let u = need(ctx, t, "base_url", sim)?;
+    if !u.is_empty() && !(u.starts_with("http://") || u.starts_with("https://")) {
+        let span = t
+            .get("base_url")
+            .map(|e| e.value.span.clone())
+            .unwrap_or_default();
+        ctx.err(
+            &span,
+            &t.field("base_url"),
+            "must start with http:// or https://",
+        );
+        return None;
+    }
+    Some(u)
+}
+
+fn empty_table<'n>(path: &str) -> Table<'n> {
+    Table {
+        path: path.into(),
+        span: 0..0,
+        entries: &[],
+        used: Vec::new(),
+        known: Vec::new(),
+    }
+}
+
+pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<JushuitanConfig> {
+    let mut t = match section(ctx, root, "jushuitan") {
+        Some(t) => t,
+        None if sim => empty_table("jushuitan"),
+        None => {
+            root.missing(ctx, "jushuitan");
+            return None;
+        }
+    };
+    let base_url = url(ctx, &mut t, sim);
+    let app_key = need(ctx, &mut t, "app_key", sim);
+    let app_secret = need_secret(ctx, &mut t, "app_secret", sim);
+    let access_token = t.secret(ctx, "access_token");
+    let refresh_token = t.secret(ctx, "refresh_token");
+    let per_second = t.int(ctx, "per_second", 1, 1000).map_or(5, |v| v as u32);
+    let per_minute = t
+        .int(ctx, "per_minute", 1, 60_000)
+        .map_or(100, |v| v as u32);
+    let mut page_size_caps: BTreeMap<String, u32> = DEFAULT_CAPS
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    if let Some(mut caps) = t.table(ctx, "page_size_caps") {
+        for e in caps.take_all() {
+            match e.value.kind {
+                Kind::Int(n) if (1..=10_000).contains(&n) => {
+                    page_size_caps.insert(e.key.clone(), n as u32);
+                }
+                _ => ctx.err(
+                    &e.value.span,
+                    &caps.field(&e.key),
+                    "a page size cap must be an integer in 1..=10000",
+                ),
+            }
+        }
+    }
+    let timeout = t
+        .duration(ctx, "timeout")
+        .unwrap_or(Duration::from_secs(30));
+    t.finish(ctx);
+    Some(JushuitanConfig {
+        base_url: base_url?,
+        app_key: app_key?,
+        app_secret: app_secret?,
+        access_token,
+        refresh_token,
+        per_second,
+        per_minute,
+        page_size_caps,
+        timeout,
+    })
+}
+
+const AUTH_KINDS: &[&str] = &["signed", "password", "appsecret", "sign"];
+
+pub(super) fn kingdee(
+    ctx: &mut Ctx,
+    root: &mut Table,
+    sim: bool,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Option<KingdeeConfig> {
+    let mut t = match section(ctx, root, "kingdee") {
+        Some(t) => t,
+        None if sim => empty_table("kingdee"),
+        None => {
+            root.missing(ctx, "kingdee");
+            return None;
+        }
+    };
+    let base_url = url(ctx, &mut t, sim);
+    let acct_id = need(ctx, &mut t, "acct_id", sim);
+    let user = need(ctx, &mut t, "user", sim);
+    let lcid = t.int(ctx, "lcid", 1, 65535).map_or(2052, |v| v as u32);
+    let org_num = t.string(ctx, "org_num").unwrap_or_else(|| "0".into());
+    let auth_kind = t.string(ctx, "auth").unwrap_or_else(|| "signed".into());
+    let auth = match auth_kind.as_str() {
+        "password" => need_secret(ctx, &mut t, "password", sim)
+            .map(|password| KingdeeAuth::Password { password }),
+        "signed" | "appsecret" | "sign" => {
+            let app_id = need(ctx, &mut t, "app_id", sim);
+            let app_secret = need_secret(ctx, &mut t, "app_secret", sim);
+            match (app_id, app_secret) {
+                (Some(app_id), Some(app_secret)) => Some(match auth_kind.as_str() {
+                    "signed" => KingdeeAuth::Signed { app_id, app_secret },
+                    "appsecret" => KingdeeAuth::AppSecret { app_id, app_secret },
+                    _ => KingdeeAuth::Sign { app_id, app_secret },
+                }),
+                _ => None,
+            }
+        }
+        other => {
+            let span = t
+                .get("auth")
+                .map(|e| e.value.span.clone())
+                .unwrap_or_default();
+            ctx.err(
+                &span,
+                "kingdee.auth",
+                format!(
+                    "unknown auth `{other}` (use one of: {})",
+                    AUTH_KINDS.join(", ")
+                ),
+            );
+            None
+        }
+    };
+    // The keys of the other auth kinds are known too (unused ones are simply ignored).
+    for k in ["password", "app_id", "app_secret"] {
+        t.get(k);
+    }
+    let connect_timeout = t
+        .duration(ctx, "connect_timeout")
+        .unwrap_or(Duration::from_secs(10));
+    let timeout = t
+        .duration(ctx, "timeout")
+        .unwrap_or(Duration::from_secs(120));
+    let tls = tls(ctx, &mut t, resolve);
+    t.finish(ctx);
+    Some(KingdeeConfig {
+        base_url: base_url?,
+        acct_id: acct_id?,
+        user: user?,
+        lcid,
+        org_num,
+        auth: auth?,
+        connect_timeout,
+        timeout,
+        tls: tls?,
+    })
+}
+
+fn tls(ctx: &mut Ctx, t: &mut Table, resolve: &dyn Fn(&str) -> PathBuf) -> Option<TlsConfig> {
+    let accept_invalid_certs = t.bool(ctx, "accept_invalid_certs").unwrap_or(false);
+    let ca_file = match t.string(ctx, "ca_file") {
+        Some(p) => {
+            let path = resolve(&p);
+            if !Path::new(&path).is_file() {
+                let span = t
+                    .get("ca_file")
+                    .map(|e| e.value.span.clone())
+                    .unwrap_or_default();
+                ctx.err(
+                    &span,
+                    "kingdee.ca_file",
+                    format!("CA file {} does not exist", path.display()),
+                );
+                return None;
+            }
+            Some(path)
+        }
+        None => None,
+    };
+    Some(TlsConfig {
+        ca_file,
+        accept_invalid_certs,
+    })
+}
+
+pub(super) fn pipeline(ctx: &mut Ctx, root: &mut Table) -> Option<PipelineConfig> {
+    let mut c = PipelineConfig {
+        mailbox: 64,
+        settle_lag: Duration::from_secs(10),
+    };
+    if let Some(mut t) = section(ctx, root, "pipeline") {
+        c.mailbox = t
+            .int(ctx, "mailbox", 1, 1_000_000)
+            .map_or(c.mailbox, |v| v as usize);
+        c.settle_lag = t.duration(ctx, "settle_lag").unwrap_or(c.settle_lag);
+        t.finish(ctx);
+    }
+    Some(c)
+}

@@ -1,0 +1,336 @@
+//! The sandboxed rhai engine shared by every scheme of a config, and compiled scripts.
+//!
+//! Functions available to scripts besides rhai's standard library (which has no file or network
+//! access): `lookup(name, key)`, `lookup_or(name, key, default)`, `round(x, digits)`,
+//! `date(text, "yyyy-MM-dd")`. Limits on operations, depth, string and array sizes stop a runaway
+//! script.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
+
+/// Static value maps (`[lookups.NAME]`): lookup name → (source value → Kingdee value).
+pub type Lookups = BTreeMap<String, HashMap<String, String>>;
+
+/// Variables a script sees.
+pub const VAR_DOC: &str = "doc";
+pub const VAR_ITEM: &str = "item";
+pub const VAR_INDEX: &str = "index";
+
+/// One engine for a whole config: the lookups are registered as functions.
+pub struct ScriptEngine {
+    engine: Engine,
+    lookups: Arc<Lookups>,
+}
+
+impl std::fmt::Debug for ScriptEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptEngine")
+            .field("lookups", &self.lookups.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A compiled script with its source (for messages).
+#[derive(Clone)]
+pub struct Script {
+    pub source: String,
+    pub ast: AST,
+    /// Whether the script mentions `item`/`index` (row scripts only).
+    pub in_row: bool,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Script({:?})", self.source)
+    }
+}
+
+fn key_text(key: &Dynamic) -> String {
+    if key.is_unit() {
+        String::new()
+    } else if let Some(s) = key.read_lock::<rhai::ImmutableString>() {
+        s.to_string()
+    } else {
+        key.to_string()
+    }
+}
+
+fn lookup_error(name: &str, key: &str, known: bool) -> Box<EvalAltResult> {
+    let msg = if known {
+        format!("lookup \"{name}\" has no entry for \"{key}\"")
+    } else {
+        format!("there is no lookup named \"{name}\"")
+    };
+    Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
+}
+
+impl ScriptEngine {
+    pub fn new(lookups: Lookups) -> Arc<ScriptEngine> {
+        let lookups = Arc::new(lookups);
+        let mut engine = Engine::new();
+        engine.set_max_operations(100_000);
+        engine.set_max_expr_depths(64, 32);
+        engine.set_max_call_levels(16);
+        engine.set_max_string_size(256 * 1024);
+        engine.set_max_array_size(100_000);
+        engine.set_max_map_size(100_000);
+        engine.set_strict_variables(true);
+        engine.disable_symbol("eval");
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
+
+        let l = lookups.clone();
+        engine.register_fn(
+            "lookup",
+            move |name: &str, key: Dynamic| -> Result<String, Box<EvalAltResult>> {
+                let key = key_text(&key);
+                let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
+                table
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| lookup_error(name, &key, true))
+            },
+        );
+        let l = lookups.clone();
+        engine.register_fn(
+            "lookup_or",
+            move |name: &str,
+                  key: Dynamic,
+                  default: Dynamic|
+                  -> Result<Dynamic, Box<EvalAltResult>> {
+                let key = key_text(&key);
+                let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
+                Ok(table
+                    .get(&key)
+                    .map(|v| Dynamic::from(v.clone()))
+                    .unwrap_or(default))
+            },
+        );
+        engine.register_fn("round", |x: f64, digits: i64| -> f64 {
+            let p = 10f64.powi(digits.clamp(0, 12) as i32);
+            (x * p).round() / p
+        });
+        engine.register_fn("round", |x: i64, _digits: i64| -> i64 { x });
+        engine.register_fn("round", |_x: (), _digits: i64| {});
+        engine.register_fn(
+            "date",
+            |text: &str, pattern: &str| -> Result<String, Box<EvalAltResult>> {
+                let unix = crate::time::parse_beijing(text).map_err(|e| -> Box<EvalAltResult> {
+                    Box::new(EvalAltResult::ErrorRuntime(
+                        e.to_string().into(),
+                        Position::NONE,
+                    ))
+                })?;
+                Ok(crate::time::format_pattern(unix, pattern))
+            },
+        );
+        engine.register_fn("date", |_text: (), _pattern: &str| {});
+        Arc::new(ScriptEngine { engine, lookups })
+    }
+
+    pub fn lookups(&self) -> &Lookups {
+        &self.lookups
+    }
+
+    /// Compiles a script once. `in_row`: `item` and `index` are in scope. Undefined variables,
+    /// syntax errors and unknown lookup names (when written as a literal) are errors here.
+    pub fn compile(&self, source: &str, in_row: bool) -> Result<Script, String> {
+        self.compile_inner(source, in_row, false)
+    }
+
+    /// Like [`compile`](Self::compile) but only an expression is allowed (no `let`, no
+    /// assignment): used for preconditions, where `=` instead of `==` is a likely slip.
+    pub fn compile_expression(&self, source: &str) -> Result<Script, String> {
+        self.compile_inner(source, false, true)
+    }
+
+    fn compile_inner(&self, source: &str, in_row: bool, expr: bool) -> Result<Script, String> {
+        let mut scope = Scope::new();
+        scope.push_constant(VAR_DOC, Dynamic::UNIT);
+        if in_row {
+            scope.push_constant(VAR_ITEM, Dynamic::UNIT);
+            scope.push_constant(VAR_INDEX, 0i64);
+        }
+        let ast = if expr {
+            self.engine.compile_expression_with_scope(&scope, source)
+        } else {
+            self.engine.compile_with_scope(&scope, source)
+        };
+        let ast = ast.map_err(|e| {
+            let msg = e.to_string();
+            if !in_row && msg.contains("Undefined variable: item") {
+                format!("{msg} (`item` is only available inside an entry's fields)")
+            } else {
+                msg
+            }
+        })?;
+        for name in literal_lookup_names(source) {
+            if !self.lookups.contains_key(&name) {
+                let known: Vec<&str> = self.lookups.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "lookup \"{name}\" is not defined (defined lookups: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(Script {
+            source: source.to_string(),
+            ast,
+            in_row,
+        })
+    }
+
+    /// Runs a compiled script with the variables already in `scope`; variables the script
+    /// declares are dropped afterwards.
+    pub fn run(&self, script: &Script, scope: &mut Scope) -> Result<Dynamic, String> {
+        let len = scope.len();
+        let r = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(scope, &script.ast);
+        scope.rewind(len);
+        r.map_err(|e| e.to_string())
+    }
+}
+
+/// The names of lookups a script calls with a string literal: `lookup("warehouse", …)`.
+pub fn literal_lookup_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("lookup") {
+        let before_ok = rest[..i]
+            .chars()
+            .next_back()
+            .map(|c| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(true);
+        let mut after = &rest[i + "lookup".len()..];
+        rest = after;
+        if !before_ok {
+            continue;
+        }
+        after = after.strip_prefix("_or").unwrap_or(after);
+        let after = after.trim_start();
+        let Some(after) = after.strip_prefix('(') else {
+            continue;
+        };
+        let after = after.trim_start();
+        let Some(after) = after.strip_prefix('"') else {
+            continue;
+        };
+        if let Some(end) = after.find('"') {
+            names.push(after[..end].to_string());
+        }
+    }
+    names
+}
+
+/// Converts a script result to JSON (`()` is null).
+pub fn to_json(d: &Dynamic) -> Result<serde_json::Value, String> {
+    if d.is_unit() {
+        return Ok(serde_json::Value::Null);
+    }
+    rhai::serde::from_dynamic::<serde_json::Value>(d).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn engine() -> Arc<ScriptEngine> {
+        let mut l = Lookups::new();
+        l.insert(
+            "warehouse".into(),
+            [("主仓".to_string(), "CK001".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        ScriptEngine::new(l)
+    }
+
+    fn eval(
+        e: &ScriptEngine,
+        src: &str,
+        doc: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let s = e.compile(src, false)?;
+        let mut scope = Scope::new();
+        scope.push_constant(VAR_DOC, rhai::serde::to_dynamic(&doc).unwrap());
+        to_json(&e.run(&s, &mut scope)?)
+    }
+
+    #[test]
+    fn functions() {
+        let e = engine();
+        let d = json!({"io_id": 10001, "io_date": "2026-09-02 10:00:00.123", "p": 1.005, "z": 0.0, "w": "主仓"});
+        assert_eq!(
+            eval(&e, r#""JST-" + doc.io_id"#, d.clone()).unwrap(),
+            json!("JST-10001")
+        );
+        assert_eq!(
+            eval(&e, r#"date(doc.io_date, "yyyy-MM-dd")"#, d.clone()).unwrap(),
+            json!("2026-09-02")
+        );
+        assert_eq!(
+            eval(&e, r#"date(doc.nope, "yyyy-MM-dd")"#, d.clone()).unwrap(),
+            json!(null)
+        );
+        assert_eq!(eval(&e, "round(2.345, 2)", d.clone()).unwrap(), json!(2.35));
+        assert_eq!(eval(&e, "abs(-3)", d.clone()).unwrap(), json!(3));
+        assert_eq!(eval(&e, "doc.z == 0", d.clone()).unwrap(), json!(true));
+        assert_eq!(
+            eval(
+                &e,
+                "if doc.io_id > 5 { \"big\" } else { \"small\" }",
+                d.clone()
+            )
+            .unwrap(),
+            json!("big")
+        );
+        assert_eq!(
+            eval(&e, r#"lookup("warehouse", doc.w)"#, d.clone()).unwrap(),
+            json!("CK001")
+        );
+        assert_eq!(
+            eval(&e, r#"lookup_or("warehouse", "x", "CK009")"#, d.clone()).unwrap(),
+            json!("CK009")
+        );
+        let err = eval(&e, r#"lookup("warehouse", "外仓")"#, d.clone()).unwrap_err();
+        assert!(
+            err.contains("lookup \"warehouse\" has no entry for \"外仓\""),
+            "{err}"
+        );
+        assert!(eval(&e, "let x = 2; x * doc.io_id", d.clone()).is_ok());
+    }
+
+    #[test]
+    fn compile_time_checks() {
+        let e = engine();
+        let err = e
+            .compile(r#"lookup("customer", doc.x)"#, false)
+            .unwrap_err();
+        assert!(err.contains("lookup \"customer\" is not defined"), "{err}");
+        assert!(e.compile("dco.x", false).is_err());
+        assert!(e.compile("item.x", false).unwrap_err().contains("entry"));
+        assert!(e.compile("item.x + index", true).is_ok());
+        assert!(e.compile("doc.x +", false).is_err());
+        assert!(e.compile_expression(r#"doc.status = "Confirmed""#).is_err());
+        assert!(e.compile_expression(r#"doc.status == "Confirmed""#).is_ok());
+        assert_eq!(
+            literal_lookup_names(r#"lookup("a", 1) + lookup_or( "b",2,3) + mylookup("c")"#),
+            vec!["a", "b"]
+        );
+    }
+
+    #[test]
+    fn sandbox_limits() {
+        let e = engine();
+        let err = eval(&e, "let x = 0; loop { x += 1; }", json!({})).unwrap_err();
+        assert!(err.to_lowercase().contains("too many operations"), "{err}");
+    }
+}
