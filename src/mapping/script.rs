@@ -147,11 +147,13 @@ impl ScriptEngine {
     }
 
     fn compile_inner(&self, source: &str, in_row: bool, expr: bool) -> Result<Script, String> {
+        // Plain variables, not constants: the optimizer would fold a constant's compile-time
+        // placeholder value into the script (`index + 1` would always be 1).
         let mut scope = Scope::new();
-        scope.push_constant(VAR_DOC, Dynamic::UNIT);
+        scope.push_dynamic(VAR_DOC, Dynamic::UNIT);
         if in_row {
-            scope.push_constant(VAR_ITEM, Dynamic::UNIT);
-            scope.push_constant(VAR_INDEX, 0i64);
+            scope.push_dynamic(VAR_ITEM, Dynamic::UNIT);
+            scope.push_dynamic(VAR_INDEX, Dynamic::from(0i64));
         }
         let ast = if expr {
             self.engine.compile_expression_with_scope(&scope, source)
