@@ -49,7 +49,9 @@ pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
     let store = open(&config)?;
     match args.command {
         DlqCommand::List { scheme, json } => {
-            let dead = store.dead_letters(scheme.as_deref()).map_err(store_err(&config))?;
+            let dead = store
+                .dead_letters(scheme.as_deref())
+                .map_err(store_err(&config))?;
             if json {
                 let rows: Vec<_> = dead
                     .iter()
@@ -59,9 +61,19 @@ pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
             } else if dead.is_empty() {
                 println!("no dead letters");
             } else {
-                println!("{:<7} {:<20} {:<14} {:<20} reason", "id", "scheme", "source key", "identity");
+                println!(
+                    "{:<7} {:<20} {:<14} {:<20} reason",
+                    "id", "scheme", "source key", "identity"
+                );
                 for e in &dead {
-                    println!("{:<7} {:<20} {:<14} {:<20} {}", e.id, e.scheme, e.source_key, e.identity, dead_reason(e));
+                    println!(
+                        "{:<7} {:<20} {:<14} {:<20} {}",
+                        e.id,
+                        e.scheme,
+                        e.source_key,
+                        e.identity,
+                        dead_reason(e)
+                    );
                 }
             }
             Ok(0)
@@ -71,7 +83,10 @@ pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
                 println!("no entry #{id}");
                 return Ok(1);
             };
-            println!("entry #{} scheme {} source key {} identity {}", e.id, e.scheme, e.source_key, e.identity);
+            println!(
+                "entry #{} scheme {} source key {} identity {}",
+                e.id, e.scheme, e.source_key, e.identity
+            );
             println!("state: {:?}", e.state);
             println!("attempts: {}", e.attempts);
             match serde_json::from_slice::<serde_json::Value>(&e.model) {
@@ -98,7 +113,7 @@ pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
             let mut failed = 0;
             for id in &ids {
                 match store.replay(*id) {
-                    Ok(()) => println!("#{id}: queued again"),
+                    Ok(_) => println!("#{id}: queued again"),
                     Err(e) => {
                         failed += 1;
                         println!("#{id}: {e}");

@@ -46,6 +46,11 @@ pub fn init(config: &Config, console_level: &str) -> Option<WorkerGuard> {
 pub fn init_console(level: &str) {
     let filter = EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let _ = tracing_subscriber::registry()
-        .with(fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter),
+        )
         .try_init();
 }

@@ -92,7 +92,11 @@ where
     };
     let mut out = std::io::stdout();
     match cli.command {
-        Command::Check => Ok(if check::check(&cli.config, &mut out)? { 0 } else { 1 }),
+        Command::Check => Ok(if check::check(&cli.config, &mut out)? {
+            0
+        } else {
+            1
+        }),
         Command::Preview { scheme, input } => Ok(
             if preview::preview(&cli.config, &scheme, &input, &mut out)? {
                 0

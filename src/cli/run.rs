@@ -48,7 +48,11 @@ pub fn run(config_path: &Path, args: RunArgs) -> Result<u8, CliError> {
         let options = RunOptions {
             once: args.once,
             schemes: args.schemes.clone(),
-            wait_retries: if args.once { args.wait_retries } else { Duration::ZERO },
+            wait_retries: if args.once {
+                args.wait_retries
+            } else {
+                Duration::ZERO
+            },
             progress_bars: bars,
         };
         if !args.once {
@@ -59,7 +63,8 @@ pub fn run(config_path: &Path, args: RunArgs) -> Result<u8, CliError> {
         if args.json {
             println!(
                 "{}",
-                serde_json::to_string(&summary).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                serde_json::to_string(&summary)
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             );
         } else {
             print!("{}", summary.table());

@@ -74,10 +74,22 @@ pub fn sim(config_path: &Path, args: SimArgs) -> Result<u8, CliError> {
     if args.json {
         println!("{d}");
     } else {
-        println!("Jushuitan simulator: {}", d["jushuitan"]["base_url"].as_str().unwrap_or(""));
-        println!("  app_key    = {}", d["jushuitan"]["app_key"].as_str().unwrap_or(""));
-        println!("  app_secret = {}", d["jushuitan"]["app_secret"].as_str().unwrap_or(""));
-        println!("Kingdee simulator:   {}", d["kingdee"]["base_url"].as_str().unwrap_or(""));
+        println!(
+            "Jushuitan simulator: {}",
+            d["jushuitan"]["base_url"].as_str().unwrap_or("")
+        );
+        println!(
+            "  app_key    = {}",
+            d["jushuitan"]["app_key"].as_str().unwrap_or("")
+        );
+        println!(
+            "  app_secret = {}",
+            d["jushuitan"]["app_secret"].as_str().unwrap_or("")
+        );
+        println!(
+            "Kingdee simulator:   {}",
+            d["kingdee"]["base_url"].as_str().unwrap_or("")
+        );
         for k in ["acct_id", "user", "password", "app_id", "app_secret"] {
             println!("  {k:<10} = {}", d["kingdee"][k].as_str().unwrap_or(""));
         }

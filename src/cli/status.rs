@@ -6,8 +6,8 @@ use clap::Args;
 
 use super::CliError;
 use crate::config::Config;
-use crate::store::Store;
 use crate::pipeline::snapshot;
+use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -37,10 +37,11 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
     let config = crate::config::load(config_path)?;
     let (snap, live) = match open(&config) {
         Ok(store) => {
-            let snap = snapshot::collect(&config, &store, 10).map_err(|source| CliError::Store {
-                path: config.data_dir.join("store"),
-                source,
-            })?;
+            let snap =
+                snapshot::collect(&config, &store, 10).map_err(|source| CliError::Store {
+                    path: config.data_dir.join("store"),
+                    source,
+                })?;
             (snap, false)
         }
         // The store is held by a running ferry: show what it last wrote.
@@ -63,7 +64,16 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
     }
     println!(
         "{:<24} {:<8} {:<16} {:<19} {:>8} {:>9} {:>9} {:>9} {:>6} {:>8}",
-        "scheme", "enabled", "form", "checkpoint", "pending", "inflight", "retrying", "delivered", "dead", "changed"
+        "scheme",
+        "enabled",
+        "form",
+        "checkpoint",
+        "pending",
+        "inflight",
+        "retrying",
+        "delivered",
+        "dead",
+        "changed"
     );
     for r in &snap.schemes {
         println!(
@@ -86,7 +96,10 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
             snap.dead_total
         );
         for e in &snap.dead_letters {
-            println!("  #{:<6} {:<20} {:<16} {}", e.id, e.scheme, e.source_key, e.error);
+            println!(
+                "  #{:<6} {:<20} {:<16} {}",
+                e.id, e.scheme, e.source_key, e.error
+            );
         }
     }
     Ok(0)
@@ -119,10 +132,17 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
                 "events": events.iter().map(|e| format!("{e}")).collect::<Vec<_>>(),
             })
         );
-        return Ok(if events.is_empty() && entry.is_none() { 1 } else { 0 });
+        return Ok(if events.is_empty() && entry.is_none() {
+            1
+        } else {
+            0
+        });
     }
     if events.is_empty() && entry.is_none() {
-        println!("scheme {}: nothing known about source key {}", args.scheme, args.key);
+        println!(
+            "scheme {}: nothing known about source key {}",
+            args.scheme, args.key
+        );
         return Ok(1);
     }
     if let Some(e) = &entry {

@@ -45,12 +45,7 @@ pub fn backoff(policy: &RetryPolicy, attempts: u32) -> Duration {
     base + Duration::from_millis(extra)
 }
 
-fn retry_or_dead(
-    entry: &OutboxEntry,
-    policy: &RetryPolicy,
-    now: i64,
-    message: &str,
-) -> Finish {
+fn retry_or_dead(entry: &OutboxEntry, policy: &RetryPolicy, now: i64, message: &str) -> Finish {
     if entry.attempts >= policy.max_attempts {
         Finish::Dead {
             error: format!("gave up after {} attempts: {}", entry.attempts, message),
@@ -91,10 +86,9 @@ pub fn decide(
                             error: message.clone(),
                         },
                     )),
-                    Some(ItemResult::Transient { message }) => {
-                        d.finish
-                            .push((entry.id, retry_or_dead(entry, policy, now, message)))
-                    }
+                    Some(ItemResult::Transient { message }) => d
+                        .finish
+                        .push((entry.id, retry_or_dead(entry, policy, now, message))),
                     // Kingdee said nothing about this DIndex: we cannot know, so look it up.
                     None => d.reconcile.push(entry.id),
                 }
@@ -110,14 +104,16 @@ pub fn decide(
             // backoff; a Kingdee that is down for hours only delays the backlog, which then
             // drains in order.
             for entry in batch {
-                d.finish.push((entry.id, Finish::Requeue { error: msg.clone() }));
+                d.finish
+                    .push((entry.id, Finish::Requeue { error: msg.clone() }));
             }
             d.kingdee_unavailable = Some(msg);
         }
         Err(SinkError::Permanent(msg)) => {
             // Not the documents' fault: keep them, retry later, and say so loudly.
             for entry in batch {
-                d.finish.push((entry.id, Finish::Requeue { error: msg.clone() }));
+                d.finish
+                    .push((entry.id, Finish::Requeue { error: msg.clone() }));
             }
             d.fatal = Some(msg);
         }
@@ -131,7 +127,7 @@ pub fn after_lookup(
     entries: &[OutboxEntry],
     found: &std::collections::HashMap<String, (String, String)>,
     policy: &RetryPolicy,
-    now: i64,
+    _now: i64,
 ) -> Vec<(u64, Finish)> {
     entries
         .iter()

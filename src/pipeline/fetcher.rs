@@ -9,7 +9,9 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised};
+use actix::{
+    Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
+};
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
@@ -102,7 +104,10 @@ impl FetchCore {
         let s = &self.shared.config.schemes[self.scheme];
         let mut biz = s.source.params.clone();
         if let Some(w) = window {
-            biz.insert("modified_begin".into(), Value::String(format_beijing(w.begin)));
+            biz.insert(
+                "modified_begin".into(),
+                Value::String(format_beijing(w.begin)),
+            );
             biz.insert("modified_end".into(), Value::String(format_beijing(w.end)));
         }
         biz
@@ -114,7 +119,10 @@ impl FetchCore {
         let s = &self.shared.config.schemes[self.scheme];
         let api = s.source.api.clone();
         let list_key = s.source.list_key.clone();
-        let page_size = s.source.page_size.min(self.shared.config.jushuitan.page_cap(&api));
+        let page_size = s
+            .source
+            .page_size
+            .min(self.shared.config.jushuitan.page_cap(&api));
         let biz = self.biz(window);
         let stats = self.shared.stats.scheme(&s.name);
         for _rescan in 0..=MAX_RESCANS {

@@ -9,7 +9,9 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised};
+use actix::{
+    Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
+};
 use futures_util::FutureExt;
 use serde_json::Value;
 
@@ -85,7 +87,10 @@ pub async fn map_and_store(
     SchemeStats::add(&st.duplicates, report.unchanged as u64);
     SchemeStats::add(&st.new, report.new as u64);
     SchemeStats::add(&st.updated, report.updated_pending as u64);
-    SchemeStats::add(&st.changed_after_delivery, report.changed_after_delivery as u64);
+    SchemeStats::add(
+        &st.changed_after_delivery,
+        report.changed_after_delivery as u64,
+    );
     SchemeStats::add(&st.mapping_failed, report.failed as u64);
     SchemeStats::add(&st.line_key_conflicts, report.line_key_conflicts as u64);
     Ok(report)

@@ -233,8 +233,8 @@ pub async fn run(
             }
         }
     } else {
-        let sched = scheduler::Scheduler::new(shared.clone(), fetchers.clone(), writer.clone())
-            .start();
+        let sched =
+            scheduler::Scheduler::new(shared.clone(), fetchers.clone(), writer.clone()).start();
         shutdown.await;
         let _ = sched.send(scheduler::Stop).await;
     }

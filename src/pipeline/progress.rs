@@ -16,11 +16,10 @@ impl Progress {
             return Progress { bars: None };
         }
         let multi = MultiProgress::new();
-        let style = ProgressStyle::with_template(
-            "{prefix:<24} [{bar:30}] {pos}/{len} windows  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{prefix:<24} [{bar:30}] {pos}/{len} windows  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         let map = schemes
             .into_iter()
             .map(|name| {

@@ -26,7 +26,11 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(shared: Arc<Shared>, fetchers: Vec<(usize, Addr<Fetcher>)>, writer: Addr<Writer>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        fetchers: Vec<(usize, Addr<Fetcher>)>,
+        writer: Addr<Writer>,
+    ) -> Self {
         Scheduler {
             shared,
             fetchers,
@@ -45,7 +49,9 @@ fn tick(name: String, fetcher: Addr<Fetcher>, busy: Rc<Cell<bool>>, writer: Addr
     actix::spawn(async move {
         match fetcher.send(CatchUp).await {
             Ok(Ok(())) => tracing::debug!(scheme = %name, "caught up"),
-            Ok(Err(e)) => tracing::error!(scheme = %name, error = %e, "fetch failed; will try again at the next tick"),
+            Ok(Err(e)) => {
+                tracing::error!(scheme = %name, error = %e, "fetch failed; will try again at the next tick")
+            }
             Err(e) => tracing::error!(scheme = %name, error = %e, "fetcher unavailable"),
         }
         busy.set(false);
@@ -62,7 +68,12 @@ impl Actor for Scheduler {
             let name = scheme.name.clone();
             let busy = Rc::new(Cell::new(false));
             // First tick now, then every `every`.
-            tick(name.clone(), addr.clone(), busy.clone(), self.writer.clone());
+            tick(
+                name.clone(),
+                addr.clone(),
+                busy.clone(),
+                self.writer.clone(),
+            );
             let addr = addr.clone();
             let writer = self.writer.clone();
             ctx.run_interval(every, move |_, _| {

@@ -48,7 +48,11 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// Reads counts and the first dead letters from the store.
-pub fn collect(config: &crate::config::Config, store: &crate::store::Store, max_dead: usize) -> Result<Snapshot, crate::store::StoreError> {
+pub fn collect(
+    config: &crate::config::Config,
+    store: &crate::store::Store,
+    max_dead: usize,
+) -> Result<Snapshot, crate::store::StoreError> {
     let mut schemes = Vec::new();
     for s in &config.schemes {
         let c = store.counts(&s.name)?;

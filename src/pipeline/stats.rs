@@ -102,7 +102,15 @@ impl RunSummary {
         let mut out = String::new();
         out.push_str(&format!(
             "{:<24} {:>8} {:>9} {:>10} {:>10} {:>9} {:>6} {:>8} {:>12}\n",
-            "scheme", "fetched", "filtered", "duplicate", "delivered", "retrying", "dead", "changed", "in Kingdee"
+            "scheme",
+            "fetched",
+            "filtered",
+            "duplicate",
+            "delivered",
+            "retrying",
+            "dead",
+            "changed",
+            "in Kingdee"
         ));
         for s in &self.schemes {
             out.push_str(&format!(

@@ -97,14 +97,19 @@ mod tests {
         for pair in ws.windows(2) {
             assert_eq!(pair[0].end, pair[1].begin, "contiguous");
         }
-        assert!(ws.iter().all(|w| w.span() <= MAX_WINDOW_SECS && w.span() > 0));
+        assert!(ws
+            .iter()
+            .all(|w| w.span() <= MAX_WINDOW_SECS && w.span() > 0));
         assert_eq!(ws.len(), 5);
     }
 
     #[test]
     fn later_runs_start_at_checkpoint_minus_overlap_but_not_before_start() {
         let p = plan();
-        assert_eq!(p.first_begin(Some(p.start_from + DAY)), p.start_from + DAY - 600);
+        assert_eq!(
+            p.first_begin(Some(p.start_from + DAY)),
+            p.start_from + DAY - 600
+        );
         assert_eq!(p.first_begin(Some(p.start_from + 5)), p.start_from);
     }
 

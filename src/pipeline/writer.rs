@@ -12,7 +12,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised};
+use actix::{
+    Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
+};
 use futures_util::FutureExt;
 use serde_json::Value;
 
@@ -145,7 +147,12 @@ impl WriteCore {
                         &identities,
                     )
                     .await
-                    .map_err(|e| PipelineError::Sink(format!("looking up {} identities: {e}", identities.len())))?;
+                    .map_err(|e| {
+                        PipelineError::Sink(format!(
+                            "looking up {} identities: {e}",
+                            identities.len()
+                        ))
+                    })?;
                 let fin = after_lookup(chunk, &found, &scheme.retry, now_unix());
                 self.count(&name, &fin);
                 tracing::info!(scheme = %name, checked = chunk.len(), found = found.len(), "reconciled uncertain entries");
@@ -166,7 +173,9 @@ impl WriteCore {
                 Finish::Pending | Finish::Requeue { .. } => {}
             }
         }
-        self.shared.progress.delivered(scheme, SchemeStats::get(&st.delivered));
+        self.shared
+            .progress
+            .delivered(scheme, SchemeStats::get(&st.delivered));
     }
 
     /// Sends batches until nothing is due at `horizon`, or Kingdee fails as a whole.
@@ -181,7 +190,10 @@ impl WriteCore {
                     return Ok(Pump::Paused);
                 }
             }
-            let due = blocking(&self.shared.store, move |s| s.due(None, horizon, DUE_LOOKAHEAD)).await?;
+            let due = blocking(&self.shared.store, move |s| {
+                s.due(None, horizon, DUE_LOOKAHEAD)
+            })
+            .await?;
             let Some(first) = due.first() else {
                 return Ok(Pump::Idle);
             };
@@ -190,7 +202,14 @@ impl WriteCore {
                 let fin: Vec<(u64, Finish)> = due
                     .iter()
                     .filter(|e| e.scheme == name)
-                    .map(|e| (e.id, Finish::Dead { error: format!("scheme {name} is no longer in the config") }))
+                    .map(|e| {
+                        (
+                            e.id,
+                            Finish::Dead {
+                                error: format!("scheme {name} is no longer in the config"),
+                            },
+                        )
+                    })
                     .collect();
                 // Dead needs InFlight first: go through begin_send so the state machine holds.
                 let ids: Vec<u64> = fin.iter().map(|(id, _)| *id).collect();
@@ -208,7 +227,11 @@ impl WriteCore {
         }
     }
 
-    async fn send_batch(&mut self, scheme: &Scheme, batch: Vec<OutboxEntry>) -> Result<(), PipelineError> {
+    async fn send_batch(
+        &mut self,
+        scheme: &Scheme,
+        batch: Vec<OutboxEntry>,
+    ) -> Result<(), PipelineError> {
         let batch_id = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
         let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
         blocking(&self.shared.store, move |s| s.begin_send(&ids, batch_id)).await?;
@@ -222,7 +245,12 @@ impl WriteCore {
                     models.push(v);
                     sendable.push(e);
                 }
-                Err(err) => fin.push((e.id, Finish::Dead { error: format!("stored model is not JSON: {err}") })),
+                Err(err) => fin.push((
+                    e.id,
+                    Finish::Dead {
+                        error: format!("stored model is not JSON: {err}"),
+                    },
+                )),
             }
         }
         let st = self.shared.stats.scheme(&scheme.name);
@@ -298,7 +326,11 @@ impl Writer {
     }
 
     /// Runs `f` on the core, turning a panic into a supervised restart.
-    fn guarded<F, Fut>(&self, ctx: &mut Context<Self>, f: F) -> ResponseFuture<Result<(), PipelineError>>
+    fn guarded<F, Fut>(
+        &self,
+        ctx: &mut Context<Self>,
+        f: F,
+    ) -> ResponseFuture<Result<(), PipelineError>>
     where
         F: FnOnce(tokio::sync::OwnedMutexGuard<WriteCore>) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), PipelineError>> + 'static,
@@ -345,7 +377,9 @@ fn spawn_pump(core: &Arc<tokio::sync::Mutex<WriteCore>>, ctx: &mut Context<Write
     };
     let me = ctx.address();
     actix::spawn(async move {
-        let r = AssertUnwindSafe(guard.pump(now_unix())).catch_unwind().await;
+        let r = AssertUnwindSafe(guard.pump(now_unix()))
+            .catch_unwind()
+            .await;
         match r {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "delivery failed"),

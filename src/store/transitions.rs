@@ -88,6 +88,13 @@ impl Store {
                         },
                     ),
                     Finish::Pending => (Delivery::Pending, TraceKind::Requeued),
+                    Finish::Requeue { error } => (
+                        Delivery::Pending,
+                        TraceKind::Retry {
+                            due: tx.now,
+                            error: error.clone(),
+                        },
+                    ),
                 };
                 if !matches!(old.state, Delivery::InFlight { .. }) {
                     return Err(invalid(&old, state.name()));
@@ -95,6 +102,9 @@ impl Store {
                 let mut e = old.clone();
                 e.state = state;
                 e.updated_at = tx.now;
+                if matches!(f, Finish::Requeue { .. }) {
+                    e.attempts = e.attempts.saturating_sub(1);
+                }
                 tx.trace(&e.scheme, &e.source_key, Some(*id), kind)?;
                 tx.put_entry(Some(&old), &e)?;
             }

@@ -117,6 +117,11 @@ pub enum Finish {
     },
     /// Reconciliation found the entry absent in Kingdee: send it again.
     Pending,
+    /// Kingdee was unreachable or refused the whole call before looking at the documents: back
+    /// to Pending without using up an attempt (an outage of hours must not kill documents).
+    Requeue {
+        error: String,
+    },
 }
 
 /// What one `ingest` call did.
@@ -219,4 +224,56 @@ pub enum TraceKind {
     Requeued,
     /// A person replayed the dead letter.
     Replayed,
+}
+
+impl std::fmt::Display for TraceEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}  ", crate::time::format_beijing(self.at))?;
+        if let Some(id) = self.entry {
+            write!(f, "#{id} ")?;
+        }
+        match &self.kind {
+            TraceKind::Ingested { identity, .. } => write!(f, "fetched and mapped to {identity}"),
+            TraceKind::Updated { identity, .. } => {
+                write!(
+                    f,
+                    "fetched again with changes before sending; model of {identity} replaced"
+                )
+            }
+            TraceKind::Revived { identity, .. } => {
+                write!(
+                    f,
+                    "fetched again with changes while dead; {identity} queued again"
+                )
+            }
+            TraceKind::Filtered { reason } => write!(f, "filtered: {reason}"),
+            TraceKind::Failed { error } => write!(f, "mapping failed: {error}"),
+            TraceKind::ChangedAfterDelivery { dead_letter, .. } => match dead_letter {
+                Some(d) => write!(
+                    f,
+                    "changed after delivery; not re-posted (dead letter #{d})"
+                ),
+                None => write!(f, "changed after delivery; not re-posted"),
+            },
+            TraceKind::Sent { batch, attempt } => {
+                write!(f, "sent in batch {batch} (attempt {attempt})")
+            }
+            TraceKind::Delivered { kingdee_id, number } => {
+                write!(f, "delivered: Kingdee id {kingdee_id}, number {number}")
+            }
+            TraceKind::Retry { due, error } => {
+                write!(
+                    f,
+                    "will retry at {}: {error}",
+                    crate::time::format_beijing(*due)
+                )
+            }
+            TraceKind::Dead { error } => write!(f, "dead letter: {error}"),
+            TraceKind::Requeued => write!(
+                f,
+                "not found in Kingdee after an uncertain send; queued again"
+            ),
+            TraceKind::Replayed => write!(f, "replayed by a person; queued again"),
+        }
+    }
 }

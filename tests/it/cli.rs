@@ -8,16 +8,25 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 #[test]
 fn check_on_the_shipped_config_says_ok_with_a_line_per_scheme() {
     let out = ferry(&shipped_config(), &["check"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.starts_with("ok"), "{stdout}");
-    assert!(stdout.contains("shops-to-stocks") && stdout.contains("offline-returns"), "{stdout}");
+    assert!(
+        stdout.contains("shops-to-stocks") && stdout.contains("offline-returns"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -30,7 +39,11 @@ fn check_lists_every_mistake_and_exits_1() {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, broken).expect("write");
     let out = ferry(&path, &["check"]);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let stdout = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("bogus_key"), "{stdout}");
     assert!(stdout.contains("every"), "{stdout}");
@@ -38,18 +51,55 @@ fn check_lists_every_mistake_and_exits_1() {
 
 #[test]
 fn preview_prints_a_complete_model_for_each_seed_scheme() {
-    let out = ferry(&shipped_config(), &["preview", "--scheme", "offline-returns", "--input"]);
-    assert!(!out.status.success(), "--input without a value is a usage error");
+    let out = ferry(
+        &shipped_config(),
+        &["preview", "--scheme", "offline-returns", "--input"],
+    );
+    assert!(
+        !out.status.success(),
+        "--input without a value is a usage error"
+    );
     for (scheme, file, must) in [
-        ("offline-returns", "return.json", vec!["FBillNo", "FEntity", "FMaterialId", "SubHeadEntity", "FSettleCurrId", "FRetcustId"]),
-        ("shops-to-stocks", "shop.json", vec!["FNumber", "FName", "FStockStatusType", "FUseOrgId"]),
+        (
+            "offline-returns",
+            "return.json",
+            vec![
+                "FBillNo",
+                "FEntity",
+                "FMaterialId",
+                "SubHeadEntity",
+                "FSettleCurrId",
+                "FRetcustId",
+            ],
+        ),
+        (
+            "shops-to-stocks",
+            "shop.json",
+            vec!["FNumber", "FName", "FStockStatusType", "FUseOrgId"],
+        ),
     ] {
         let input = fixture(file);
-        let out = ferry(&shipped_config(), &["preview", "--scheme", scheme, "--input", input.to_str().unwrap_or_default()]);
+        let out = ferry(
+            &shipped_config(),
+            &[
+                "preview",
+                "--scheme",
+                scheme,
+                "--input",
+                input.to_str().unwrap_or_default(),
+            ],
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{scheme}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{scheme}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for field in must {
-            assert!(stdout.contains(field), "{scheme}: {field} missing in\n{stdout}");
+            assert!(
+                stdout.contains(field),
+                "{scheme}: {field} missing in\n{stdout}"
+            );
         }
     }
 }
@@ -58,7 +108,15 @@ fn preview_prints_a_complete_model_for_each_seed_scheme() {
 fn sim_json_prints_exactly_one_line_then_serves() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(ferry_bin())
-        .args(["--config", "none.toml", "sim", "--json", "--docs", "20", "--state-dir"])
+        .args([
+            "--config",
+            "none.toml",
+            "sim",
+            "--json",
+            "--docs",
+            "20",
+            "--state-dir",
+        ])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -66,22 +124,46 @@ fn sim_json_prints_exactly_one_line_then_serves() {
         .expect("spawn sim");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read line");
     let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
     for k in ["base_url", "app_key", "app_secret"] {
         assert!(v["jushuitan"][k].is_string(), "{v}");
     }
-    for k in ["base_url", "acct_id", "user", "password", "app_id", "app_secret"] {
+    for k in [
+        "base_url",
+        "acct_id",
+        "user",
+        "password",
+        "app_id",
+        "app_secret",
+    ] {
         assert!(v["kingdee"][k].is_string(), "{v}");
     }
     assert!(v["kingdee"]["lcid"].is_number());
     // It really serves: the Kingdee simulator answers a login over HTTP.
-    let base = v["kingdee"]["base_url"].as_str().unwrap_or_default().to_string();
-    let url = format!("{base}Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc");
+    let base = v["kingdee"]["base_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let url =
+        format!("{base}Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc");
     let body = serde_json::json!({"acctid": v["kingdee"]["acct_id"], "username": v["kingdee"]["user"], "password": v["kingdee"]["password"], "lcid": 2052});
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let resp: serde_json::Value = rt.block_on(async {
-        reqwest::Client::new().post(&url).json(&body).send().await.expect("post").json().await.expect("json")
+        reqwest::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .expect("post")
+            .json()
+            .await
+            .expect("json")
     });
     assert_eq!(resp["LoginResultType"], 1, "{resp}");
     let _ = child.kill();
@@ -97,18 +179,36 @@ fn run_once_on_the_shipped_config_then_again_posts_nothing() {
     let t0 = Instant::now();
     let (code, summary, stderr) = run_once(&cfg, &[]);
     assert_eq!(code, 0, "{summary}\n{stderr}");
-    let delivered: u64 = summary["schemes"].as_array().map(|a| a.iter().map(|r| r["delivered"].as_u64().unwrap_or(0)).sum()).unwrap_or(0);
+    let delivered: u64 = summary["schemes"]
+        .as_array()
+        .map(|a| a.iter().map(|r| r["delivered"].as_u64().unwrap_or(0)).sum())
+        .unwrap_or(0);
     assert!(delivered > 100, "{summary}");
     assert!(t0.elapsed() < Duration::from_secs(240));
-    assert!(dir.path().join("data").is_dir(), "data_dir is relative to the config file");
+    assert!(
+        dir.path().join("data").is_dir(),
+        "data_dir is relative to the config file"
+    );
     let (code, summary2, stderr) = run_once(&cfg, &[]);
     assert_eq!(code, 0, "{summary2}\n{stderr}");
     for r in summary2["schemes"].as_array().expect("rows") {
         assert_eq!(r["delivered"], 0, "second run posted again: {summary2}");
-        assert!(r["delivered_total"].as_u64().unwrap_or(0) > 0, "reported as already delivered: {summary2}");
+        assert!(
+            r["delivered_total"].as_u64().unwrap_or(0) > 0,
+            "reported as already delivered: {summary2}"
+        );
     }
-    assert!(row(&summary2, "shops-to-stocks")["duplicates"].as_u64().unwrap_or(0) > 0, "{summary2}");
+    assert!(
+        row(&summary2, "shops-to-stocks")["duplicates"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{summary2}"
+    );
     let out = ferry(&cfg, &["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("offline-returns"), "{text}");
+    assert!(
+        out.status.success() && text.contains("offline-returns"),
+        "{text}"
+    );
 }

@@ -51,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (proptest::collection::vec(item(), 1..5), any::<bool>()).prop_map(|(i, d)| Op::Ingest(i, d)),
         3 => (1usize..6).prop_map(Op::Send),
-        3 => proptest::collection::vec((0usize..8, 0u8..4), 1..4).prop_map(Op::Finish),
+        3 => proptest::collection::vec((0usize..8, 0u8..5), 1..4).prop_map(Op::Finish),
         1 => (0usize..8).prop_map(Op::Replay),
         1 => Just(Op::Reopen),
     ]
@@ -352,6 +352,9 @@ fn run_ops(ops: Vec<Op>) {
                         2 => Finish::Dead {
                             error: "bad".into(),
                         },
+                        3 => Finish::Requeue {
+                            error: "Kingdee unreachable".into(),
+                        },
                         _ => Finish::Pending,
                     };
                     res.insert(id, f);
@@ -363,7 +366,7 @@ fn run_ops(ops: Vec<Op>) {
                         Finish::Delivered { .. } => St::Delivered,
                         Finish::Retry { .. } => St::Retry,
                         Finish::Dead { .. } => St::Dead,
-                        Finish::Pending => St::Pending,
+                        Finish::Pending | Finish::Requeue { .. } => St::Pending,
                     };
                     if m.state == St::Delivered {
                         assert!(model.delivered_ever.insert(id), "delivered twice");
