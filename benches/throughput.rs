@@ -25,7 +25,11 @@ fn main() {
     }
     let realistic = std::env::var("FERRY_BENCH_REALISTIC").is_ok();
     let docs = env_u64("FERRY_BENCH_DOCS", if realistic { 1500 } else { 5000 }) as u32;
-    let (per_second, per_minute) = if realistic { (5, 100) } else { (100_000, 6_000_000) };
+    let (per_second, per_minute) = if realistic {
+        (5, 100)
+    } else {
+        (100_000, 6_000_000)
+    };
     let kd_latency = env_u64("FERRY_BENCH_KD_LATENCY_MS", if realistic { 150 } else { 0 });
     let dir = tempfile::tempdir().expect("tempdir");
     let loopback = "127.0.0.1:0".parse().expect("addr");
@@ -77,8 +81,14 @@ fn main() {
     sims.stop();
 }
 
-fn ferry_bench_config(dir: &std::path::Path, sims: &sim::Sims, per_second: u32, per_minute: u32) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).expect("config.toml");
+fn ferry_bench_config(
+    dir: &std::path::Path,
+    sims: &sim::Sims,
+    per_second: u32,
+    per_minute: u32,
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+        .expect("config.toml");
     let mut t: toml::Table = text.parse().expect("config parses");
     let d = sims.describe_json();
     let s = |v: &serde_json::Value| toml::Value::String(v.as_str().unwrap_or_default().to_string());

@@ -116,7 +116,9 @@ pub fn write_config(dir: &Path, sims: &Sims, edit: impl FnOnce(&mut toml::Table)
 pub fn set_scheme(t: &mut toml::Table, sub: &str, key: &str, value: toml::Value) {
     if let Some(toml::Value::Array(schemes)) = t.get_mut("scheme") {
         for sc in schemes {
-            let Some(table) = sc.as_table_mut() else { continue };
+            let Some(table) = sc.as_table_mut() else {
+                continue;
+            };
             if sub.is_empty() {
                 table.insert(key.into(), value.clone());
             } else if let Some(toml::Value::Table(st)) = table.get_mut(sub) {
@@ -168,13 +170,20 @@ pub fn eligible_returns(sims: &Sims) -> Vec<serde_json::Value> {
         .filter(|d| {
             d["type"] == "其它进仓"
                 && d["status"] == "Confirmed"
-                && d["items"].as_array().map(|a| !a.is_empty()).unwrap_or(false)
+                && d["items"]
+                    .as_array()
+                    .map(|a| !a.is_empty())
+                    .unwrap_or(false)
         })
         .collect()
 }
 
 /// Identities saved in the Kingdee simulator for a form, with how often each was saved.
-pub fn saved_identities(sims: &Sims, form: &str, field: &str) -> std::collections::BTreeMap<String, usize> {
+pub fn saved_identities(
+    sims: &Sims,
+    form: &str,
+    field: &str,
+) -> std::collections::BTreeMap<String, usize> {
     let mut m = std::collections::BTreeMap::new();
     for doc in sims.kingdee.saved(form) {
         let key = match &doc[field] {

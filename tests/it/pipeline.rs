@@ -31,9 +31,16 @@ fn assert_exactly_once(sims: &ferry::sim::Sims) {
         .iter()
         .map(|s| format!("JSTSHOP{}", s["shop_id"]))
         .collect();
-    assert!(shops.values().all(|n| *n == 1), "shop posted twice: {shops:?}");
+    assert!(
+        shops.values().all(|n| *n == 1),
+        "shop posted twice: {shops:?}"
+    );
     let got_shops: BTreeSet<String> = shops.keys().cloned().collect();
-    assert!(expected_shops.is_subset(&got_shops), "shops missing: {:?}", expected_shops.difference(&got_shops).collect::<Vec<_>>());
+    assert!(
+        expected_shops.is_subset(&got_shops),
+        "shops missing: {:?}",
+        expected_shops.difference(&got_shops).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -45,17 +52,30 @@ fn both_seed_schemes_end_to_end_and_second_run_posts_nothing() {
     assert_eq!(code, 0, "first run failed: {summary}\n{stderr}");
     assert_exactly_once(&sims);
     let expected = eligible_returns(&sims);
-    assert!(expected.len() > 20, "the simulator should produce enough returns");
+    assert!(
+        expected.len() > 20,
+        "the simulator should produce enough returns"
+    );
     let r = row(&summary, RETURNS);
-    assert_eq!(r["delivered"].as_u64(), Some(expected.len() as u64), "{summary}");
-    assert!(r["filtered"].as_u64().unwrap_or(0) > 0, "some documents must be filtered: {summary}");
+    assert_eq!(
+        r["delivered"].as_u64(),
+        Some(expected.len() as u64),
+        "{summary}"
+    );
+    assert!(
+        r["filtered"].as_u64().unwrap_or(0) > 0,
+        "some documents must be filtered: {summary}"
+    );
     assert_eq!(r["dead"].as_u64(), Some(0));
 
     // The right fields: one document checked field by field.
     let doc = &expected[0];
     let bill = format!("JST-{}", doc["io_id"]);
     let saved = sims.kingdee.saved("SAL_RETURNSTOCK");
-    let model = saved.iter().find(|m| m["FBillNo"] == bill.as_str()).expect("saved bill");
+    let model = saved
+        .iter()
+        .find(|m| m["FBillNo"] == bill.as_str())
+        .expect("saved bill");
     let items = doc["items"].as_array().expect("items");
     let entries = model["FEntity"].as_array().expect("FEntity");
     assert_eq!(entries.len(), items.len());
@@ -105,7 +125,11 @@ fn fault_run(profile: &'static str) {
     });
     let summary = run_until_done(&config, 6);
     assert_exactly_once(&sims);
-    assert_eq!(row(&summary, RETURNS)["dead"].as_u64(), Some(0), "{profile}: {summary}");
+    assert_eq!(
+        row(&summary, RETURNS)["dead"].as_u64(),
+        Some(0),
+        "{profile}: {summary}"
+    );
     assert!(
         sims.jushuitan.max_per_second() <= o.per_second as usize,
         "{profile}: ferry exceeded {} req/s: {}",
@@ -215,7 +239,11 @@ fn crash_safety_sigkill_during_backfill() {
     assert!(kills >= 20, "only {kills} kills happened");
     let summary = run_until_done(&config, 3);
     assert_exactly_once(&sims);
-    assert_eq!(row(&summary, RETURNS)["dead"].as_u64(), Some(0), "{summary}");
+    assert_eq!(
+        row(&summary, RETURNS)["dead"].as_u64(),
+        Some(0),
+        "{summary}"
+    );
     sims.stop();
 }
 
@@ -247,11 +275,18 @@ fn changed_after_delivery_is_recorded_not_reposted_and_line_keys_never_post_twic
     std::thread::sleep(Duration::from_secs(2)); // past the 1 s settle lag
 
     let (code, summary, stderr) = run_once(&config, &[]);
-    assert_eq!(code, 1, "a dead letter must make the run exit 1: {summary}\n{stderr}");
+    assert_eq!(
+        code, 1,
+        "a dead letter must make the run exit 1: {summary}\n{stderr}"
+    );
     let r = row(&summary, RETURNS);
     assert_eq!(r["changed_after_delivery"].as_u64(), Some(1), "{summary}");
     assert_eq!(r["dead"].as_u64(), Some(1), "{summary}");
-    assert_eq!(sims.kingdee.count("SAL_RETURNSTOCK"), before, "nothing may be re-posted");
+    assert_eq!(
+        sims.kingdee.count("SAL_RETURNSTOCK"),
+        before,
+        "nothing may be re-posted"
+    );
     let saved = saved_identities(&sims, "SAL_RETURNSTOCK", "FBillNo");
     assert!(!saved.contains_key("JST-990001"));
 
@@ -261,7 +296,10 @@ fn changed_after_delivery_is_recorded_not_reposted_and_line_keys_never_post_twic
     assert_eq!(dead.len(), 1, "{list}");
     assert_eq!(dead[0]["source_key"], "990001");
     let reason = dead[0]["error"].as_str().unwrap_or("");
-    assert!(reason.contains(&stolen_line), "reason must name the line key: {reason}");
+    assert!(
+        reason.contains(&stolen_line),
+        "reason must name the line key: {reason}"
+    );
 
     let out = ferry(&config, &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
@@ -279,7 +317,12 @@ fn changed_after_delivery_with_dead_letter_policy() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sims = start_sims(dir.path(), &SimOpts::default());
     let config = write_config(dir.path(), &sims, |t| {
-        set_scheme(t, "", "on_change", toml::Value::String("dead_letter".into()));
+        set_scheme(
+            t,
+            "",
+            "on_change",
+            toml::Value::String("dead_letter".into()),
+        );
     });
     let (code, summary, stderr) = run_once(&config, &[]);
     assert_eq!(code, 0, "{summary}\n{stderr}");
