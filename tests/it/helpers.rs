@@ -94,8 +94,8 @@ pub fn write_config(dir: &Path, sims: &Sims, edit: impl FnOnce(&mut toml::Table)
     let mut pt = toml::Table::new();
     pt.insert("settle_lag".into(), toml::Value::String("1s".into()));
     t.insert("pipeline".into(), toml::Value::Table(pt));
-    // History: the simulators generate about 30 days before now.
-    let start = ferry::time::format_beijing(ferry::time::now_unix() - 32 * DAY);
+    // History: the Jushuitan simulator spreads its documents over the last ~60 days.
+    let start = ferry::time::format_beijing(ferry::time::now_unix() - 70 * DAY);
     if let Some(toml::Value::Array(schemes)) = t.get_mut("scheme") {
         for sc in schemes {
             if let Some(toml::Value::Table(src)) = sc.get_mut("source") {
