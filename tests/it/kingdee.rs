@@ -373,12 +373,26 @@ async fn session_loss_logs_in_again() {
                 matches!(r.as_deref(), Ok([ItemResult::Saved { .. }])),
                 "{name} {i}: {r:?}"
             );
-            if i == 5 {
-                s.expire_sessions();
-            }
         }
     }
     assert_eq!(s.count(STOCK), 48);
+    // Sessions expired on the server between calls: login clients log in again.
+    let s = sim(KdSimOptions::default());
+    for (name, auth) in all_auths(&s) {
+        let c = client_with(&s, auth, Duration::from_secs(10));
+        for i in 0..3 {
+            let no = format!("E-{name}-{i}");
+            let r = c
+                .batch_save(STOCK, &[stock_model(&no, "店")], &Map::new())
+                .await;
+            assert!(
+                matches!(r.as_deref(), Ok([ItemResult::Saved { .. }])),
+                "{name} {i}: {r:?}"
+            );
+            s.expire_sessions();
+        }
+    }
+    assert_eq!(s.count(STOCK), 12);
 }
 
 #[derive(Debug, Default)]

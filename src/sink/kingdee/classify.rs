@@ -147,8 +147,10 @@ pub fn classify_reply(status: u16, body: &str, op: Op) -> Reply {
                 )));
             }
             // MsgCode 10 (未找到对应数据): View of a missing object, the caller decides.
+            // On queries MsgCode 4 has only been seen for configuration mistakes (unknown form,
+            // bad filter), so it is permanent there.
             if !write && code != 10 {
-                return Reply::Failed(if msg_code_is_transient(code) {
+                return Reply::Failed(if code != 4 && msg_code_is_transient(code) {
                     SinkError::Transient(format!("Kingdee MsgCode {code}: {msg}"))
                 } else {
                     SinkError::Permanent(format!("Kingdee MsgCode {code}: {msg}"))

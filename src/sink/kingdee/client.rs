@@ -62,13 +62,21 @@ impl Client {
                     path.display()
                 ))
             })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 SinkError::Permanent(format!(
                     "the Kingdee CA file {} is not a PEM certificate: {e}",
                     path.display()
                 ))
             })?;
-            builder = builder.add_root_certificate(cert);
+            if certs.is_empty() {
+                return Err(SinkError::Permanent(format!(
+                    "the Kingdee CA file {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         if settings.accept_invalid_certs {
             builder = builder.danger_accept_invalid_certs(true);
