@@ -526,7 +526,9 @@ async fn lost_reply_is_uncertain_then_found() {
         {
             Ok(_) => {}
             Err(SinkError::Uncertain(_)) => {
-                let f = c.find(RET, "FID", "FBillNo", &[no.clone()]).await;
+                let f = c
+                    .find(RET, "FID", "FBillNo", std::slice::from_ref(&no))
+                    .await;
                 let f = f.unwrap_or_else(|e| panic!("{e}"));
                 assert!(f.contains_key(&no), "lost reply was not saved");
                 seen = true;

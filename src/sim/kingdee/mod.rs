@@ -200,29 +200,24 @@ pub fn start(opts: KdSimOptions) -> Result<KdSimHandle, KdSimError> {
             .disable_signals()
             .shutdown_timeout(1)
             .bind(addr);
-            let server = match bound {
-                Ok(s) => {
-                    let local = s.addrs().first().copied();
-                    let server = sys.block_on(async { s.run() });
-                    match local {
-                        Some(a) => {
-                            let _ = tx.send(Ok((a, server.handle())));
-                        }
-                        None => {
-                            let _ = tx.send(Err("no address bound".into()));
-                            return;
-                        }
-                    }
-                    server
-                }
+            let s = match bound {
+                Ok(s) => s,
                 Err(e) => {
                     let _ = tx.send(Err(format!("cannot bind {addr}: {e}")));
                     return;
                 }
             };
-            if let Err(e) = sys.block_on(server) {
-                tracing::warn!(error = %e, "Kingdee simulator stopped with an error");
-            }
+            let Some(local) = s.addrs().first().copied() else {
+                let _ = tx.send(Err("no address bound".into()));
+                return;
+            };
+            sys.block_on(async move {
+                let server = s.run();
+                let _ = tx.send(Ok((local, server.handle())));
+                if let Err(e) = server.await {
+                    tracing::warn!(error = %e, "Kingdee simulator stopped with an error");
+                }
+            });
         })
         .map_err(|e| KdSimError::Start(e.to_string()))?;
     let (local, server) = match rx.recv_timeout(Duration::from_secs(30)) {

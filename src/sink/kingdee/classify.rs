@@ -79,9 +79,11 @@ pub fn msg_code_is_transient(code: i64) -> bool {
 
 /// Does a Kingdee message say the object already exists (duplicate number)?
 pub fn is_duplicate_message(msg: &str) -> bool {
-    ["已存在", "已经存在", "已被使用", "已经被使用", "重复"]
-        .iter()
-        .any(|p| msg.contains(p))
+    let about_number = ["编号", "编码", "单号"].iter().any(|p| msg.contains(p));
+    about_number
+        && ["已存在", "已经存在", "已被使用", "已经被使用", "重复"]
+            .iter()
+            .any(|p| msg.contains(p))
 }
 
 /// Classifies an HTTP reply. Read failures are never `Uncertain`.
@@ -391,6 +393,21 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn duplicate_messages() {
+        assert!(is_duplicate_message(
+            "单据编号“JST-2”已存在，违反单据编号唯一性要求"
+        ));
+        assert!(is_duplicate_message(
+            "编码“JSTSHOP1”已经被使用，违反编码唯一性要求"
+        ));
+        assert!(is_duplicate_message("单据编号重复"));
+        assert!(!is_duplicate_message(
+            "字段“仓库”的值“CK999”在基础资料中不存在或已禁用"
+        ));
+        assert!(!is_duplicate_message("物料重复录入"));
     }
 
     #[test]
