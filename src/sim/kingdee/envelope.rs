@@ -1,0 +1,168 @@
+//! Request routing and the three body envelopes Kingdee clients use:
+//! named `{"formid","data"}`, positional `{"parameters":[...]}` and the legacy .NET
+//! `{"format":1,...,"parameters":"<json string>"}`. Key casing is ignored.
+
+use serde_json::{Map, Value};
+
+/// The service named by a request path `.../{service}.common.kdsvc`, and its last dotted part
+/// lowercased (`batchsave`, `validateuser`, ...).
+pub fn route(path: &str) -> Option<(String, String)> {
+    let last = path.rsplit('/').next()?;
+    let lower = last.to_ascii_lowercase();
+    let stem_len = lower.strip_suffix(".common.kdsvc")?.len();
+    let service = &last[..stem_len];
+    let method = service.rsplit('.').next()?.to_ascii_lowercase();
+    if method.is_empty() {
+        return None;
+    }
+    Some((service.to_string(), method))
+}
+
+/// Request arguments, by lowercased name and by position.
+#[derive(Debug, Default)]
+pub struct Args {
+    named: Map<String, Value>,
+    positional: Vec<Value>,
+}
+
+/// A value that may itself be JSON text (`data` sent as a string).
+pub fn unstring(v: &Value) -> Value {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            if t.starts_with('{') || t.starts_with('[') {
+                serde_json::from_str(t).unwrap_or_else(|_| v.clone())
+            } else {
+                v.clone()
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+pub fn parse_body(bytes: &[u8]) -> Result<Args, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "request body is not UTF-8".to_string())?;
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() {
+        return Ok(Args::default());
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("request body is not JSON: {e}"))?;
+    let mut args = Args::default();
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                args.named.insert(k.to_ascii_lowercase(), v);
+            }
+        }
+        Value::Array(a) => args.positional = a,
+        _ => return Err("request body is not a JSON object".into()),
+    }
+    if let Some(p) = args.named.get("parameters") {
+        match unstring(p) {
+            Value::Array(a) => args.positional = a,
+            Value::Object(m) => {
+                for (k, v) in m {
+                    args.named.insert(k.to_ascii_lowercase(), v);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(args)
+}
+
+impl Args {
+    /// By name (case-insensitive) or else by position.
+    pub fn get(&self, names: &[&str], pos: usize) -> Option<Value> {
+        for n in names {
+            if let Some(v) = self.named.get(&n.to_ascii_lowercase()) {
+                return Some(v.clone());
+            }
+        }
+        self.positional.get(pos).cloned()
+    }
+
+    pub fn text(&self, names: &[&str], pos: usize) -> String {
+        match self.get(names, pos) {
+            Some(Value::String(s)) => s,
+            Some(Value::Null) | None => String::new(),
+            Some(v) => v.to_string(),
+        }
+    }
+
+    /// `formid` + `data` of a form call (positional: `[formid, data]`).
+    pub fn form_and_data(&self) -> (String, Value) {
+        let form = self.text(&["formid"], 0);
+        let data = self.get(&["data"], 1).map(|v| unstring(&v));
+        (form, data.unwrap_or(Value::Null))
+    }
+
+    /// `data` of a query call (positional: `[data]`).
+    pub fn query_data(&self) -> Value {
+        self.get(&["data"], 0)
+            .map(|v| unstring(&v))
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Case-insensitive key lookup in a JSON object.
+pub fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    if let Some(x) = obj.get(key) {
+        return Some(x);
+    }
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+/// A Kingdee boolean: `true` or `"true"`.
+pub fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true") || s.trim() == "1",
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn routes_case_insensitively() {
+        assert_eq!(
+            route("/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave.common.kdsvc"),
+            Some((
+                "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.BatchSave".into(),
+                "batchsave".into()
+            ))
+        );
+        assert_eq!(
+            route("/x/Kingdee.bos.webapi.ServicesStub.authservice.validateuser.COMMON.KDSVC")
+                .map(|r| r.1),
+            Some("validateuser".into())
+        );
+        assert_eq!(route("/k3cloud/foo"), None);
+    }
+
+    #[test]
+    fn three_envelopes() {
+        let a = parse_body(br#"{"FormId":"BD_STOCK","data":"{\"Model\":[]}"}"#).unwrap_or_default();
+        assert_eq!(a.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
+        let b = parse_body(br#"{"parameters":["BD_STOCK","{\"Model\":[]}"]}"#).unwrap_or_default();
+        assert_eq!(b.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
+        let c = parse_body(
+            br#"{"format":1,"useragent":"ApiClient","rid":"1","parameters":"[\"BD_STOCK\",\"{\\\"Model\\\":[]}\"]","timestamp":"x","v":"1.0"}"#,
+        )
+        .unwrap_or_default();
+        assert_eq!(c.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
+        let d = parse_body(br#"{"acctID":"a","UserName":"u","password":"p","lcid":2052}"#)
+            .unwrap_or_default();
+        assert_eq!(d.text(&["acctid"], 0), "a");
+        assert_eq!(d.text(&["username"], 1), "u");
+    }
+}

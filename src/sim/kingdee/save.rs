@@ -1,0 +1,149 @@
+//! Save / BatchSave: validate each package independently, reject duplicate identities, assign
+//! numeric ids, persist durably, answer with per-DIndex results.
+
+use serde_json::{json, Map, Value};
+
+use super::db::{identity_field, pk_field, Db, Doc};
+use super::envelope::{get_ci, truthy};
+use super::validate::validate;
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn set_ci(obj: &mut Map<String, Value>, key: &str, v: Value) {
+    let k = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .unwrap_or_else(|| key.to_string());
+    obj.insert(k, v);
+}
+
+/// Failure envelope with one error.
+pub fn failure(code: i64, msg: &str) -> Value {
+    json!({"Result": {"ResponseStatus": {"ErrorCode": 500, "IsSuccess": false,
+        "Errors": [{"FieldName": null, "Message": msg, "DIndex": 0}],
+        "SuccessEntitys": [], "SuccessMessages": [], "MsgCode": code}}})
+}
+
+/// Runs a Save (`batch` false) or BatchSave. Errors from storage come back as `Err`.
+pub fn save(
+    db: &mut Db,
+    form: &str,
+    data: &Value,
+    batch: bool,
+    reject_duplicates: bool,
+) -> Result<Value, String> {
+    if form.trim().is_empty() {
+        return Ok(failure(5, "单据标识(formid)为空"));
+    }
+    let models: Vec<Value> = match get_ci(data, "Model") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        _ => return Ok(failure(8, "data数据包中的参数Model的值不能为空。")),
+    };
+    if models.is_empty() {
+        return Ok(failure(8, "data数据包中的参数Model的值不能为空。"));
+    }
+    let verify = truthy(get_ci(data, "IsVerifyBaseDataField"));
+    let status = if truthy(get_ci(data, "IsAutoSubmitAndAudit")) {
+        "C"
+    } else {
+        "A"
+    };
+    let ident = identity_field(form);
+    let is_bill = ident == "FBillNo";
+    let mut errors: Vec<Value> = Vec::new();
+    let mut ok: Vec<Value> = Vec::new();
+    let mut pending: Vec<Doc> = Vec::new();
+    for (i, m) in models.iter().enumerate() {
+        let clean = match validate(form, m, verify, db) {
+            Ok(c) => c,
+            Err(problems) => {
+                for (field, msg) in problems {
+                    errors.push(json!({"FieldName": field, "Message": msg, "DIndex": i}));
+                }
+                continue;
+            }
+        };
+        let Value::Object(mut obj) = clean else {
+            continue;
+        };
+        let mut number = text(get_ci(&Value::Object(obj.clone()), ident));
+        if reject_duplicates && !number.is_empty() {
+            let dup = db.exists(form, &number)
+                || pending
+                    .iter()
+                    .any(|d| d.number.eq_ignore_ascii_case(&number));
+            if dup {
+                let msg = if is_bill {
+                    format!("单据编号“{number}”已存在，违反单据编号唯一性要求")
+                } else {
+                    format!("编码“{number}”已经被使用，违反编码唯一性要求")
+                };
+                errors.push(json!({"FieldName": ident, "Message": msg, "DIndex": i}));
+                continue;
+            }
+        }
+        let id = db.alloc_id();
+        if number.is_empty() {
+            number = format!("{}{id:08}", if is_bill { "XSTHD" } else { "SIM" });
+        }
+        set_ci(&mut obj, pk_field(form), json!(id));
+        set_ci(&mut obj, ident, json!(number));
+        set_ci(&mut obj, "FDocumentStatus", json!(status));
+        for key in ["FEntity"] {
+            let k = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned();
+            if let Some(Value::Array(rows)) = k.and_then(|k| obj.get_mut(&k)) {
+                for (r, row) in rows.iter_mut().enumerate() {
+                    if let Value::Object(e) = row {
+                        set_ci(e, "FEntryID", json!(id * 1000 + r as u64 + 1));
+                    }
+                }
+            }
+        }
+        ok.push(json!({"Id": id, "Number": number, "DIndex": i}));
+        pending.push(Doc {
+            form: form.to_ascii_uppercase(),
+            id,
+            number,
+            status: status.to_string(),
+            model: Value::Object(obj),
+            seeded: false,
+        });
+    }
+    db.insert(pending)?;
+    let success = errors.is_empty();
+    let mut rs = Map::new();
+    if !success {
+        rs.insert("ErrorCode".into(), json!(500));
+    }
+    rs.insert("IsSuccess".into(), json!(success));
+    rs.insert("Errors".into(), Value::Array(errors));
+    rs.insert("SuccessEntitys".into(), Value::Array(ok.clone()));
+    rs.insert("SuccessMessages".into(), json!([]));
+    rs.insert("MsgCode".into(), json!(if success { 0 } else { 11 }));
+    let mut result = Map::new();
+    result.insert("ResponseStatus".into(), Value::Object(rs));
+    if !batch {
+        if let Some(first) = ok.first() {
+            result.insert("Id".into(), first["Id"].clone());
+            result.insert("Number".into(), first["Number"].clone());
+        } else {
+            result.insert("Id".into(), json!(""));
+            result.insert("Number".into(), json!(""));
+        }
+        result.insert("NeedReturnData".into(), json!([{}]));
+    } else {
+        result.insert(
+            "NeedReturnData".into(),
+            Value::Array(ok.iter().map(|_| json!({})).collect()),
+        );
+    }
+    Ok(json!({ "Result": Value::Object(result) }))
+}
