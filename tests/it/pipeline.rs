@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-pub const SHOPS: &str = "shops-to-stocks";
+
 pub const RETURNS: &str = "offline-returns";
 
 fn io_ids(docs: &[serde_json::Value]) -> BTreeSet<String> {
