@@ -93,6 +93,10 @@ impl Faults {
         );
         if self.storm_left > 0 {
             self.storm_left -= 1;
+            if self.storm_left == 0 {
+                // after a storm, the next request gets through
+                self.in_a_row = MAX_IN_A_ROW;
+            }
             return Some(Fault::RateLimit(self.storm_code));
         }
         let x = r.f64();

@@ -59,7 +59,7 @@ mod tests {
         }
         assert_eq!(r.arrive(t0 + Duration::from_millis(999)), (6, 6));
         assert_eq!(r.arrive(t0 + Duration::from_millis(1_500)), (2, 7));
-        assert_eq!(r.arrive(t0 + Duration::from_secs(61)), (1, 1));
+        assert_eq!(r.arrive(t0 + Duration::from_secs(62)), (1, 1));
         assert_eq!((r.max_per_second(), r.max_per_minute()), (6, 7));
     }
 }
