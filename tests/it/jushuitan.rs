@@ -96,12 +96,17 @@ async fn all_pages(
 }
 
 /// Every document modified in the last `days` days, through 7-day windows.
-async fn all_documents(c: &Client, now: i64, days: i64) -> Result<Vec<Value>, SourceError> {
+async fn all_documents(
+    c: &Client,
+    now: i64,
+    days: i64,
+    size: u32,
+) -> Result<Vec<Value>, SourceError> {
     let mut out = Vec::new();
     let mut begin = now - days * DAY;
     while begin <= now {
         let end = (begin + 7 * DAY).min(now);
-        out.extend(all_pages(c, INOUT, &window(begin, end), 50).await?);
+        out.extend(all_pages(c, INOUT, &window(begin, end), size).await?);
         begin = end + 1;
     }
     Ok(out)
@@ -117,7 +122,7 @@ fn paging_through_windows_collects_every_document_exactly_once() {
     let store = Arc::new(MemoryTokens::new());
     let c = client(settings(&sim), &store);
     let now = now_unix();
-    let got = bounded(60, all_documents(&c, now, 32)).expect("all documents");
+    let got = bounded(60, all_documents(&c, now, 32, 50)).expect("all documents");
     let want = sim.documents_at(now);
     assert_eq!(want.len(), 260);
     assert_eq!(
@@ -383,14 +388,17 @@ fn client_backs_off_when_the_server_says_199() {
 }
 
 fn profile_delivers_everything(profile: &str, timeout: Duration) {
-    let sim = fast_sim(150, profile);
+    let sim = fast_sim(200, profile);
     let mut s = settings(&sim);
     s.timeout = timeout;
     s.max_tries = 3;
     let c = client(s, &Arc::new(MemoryTokens::new()));
     let now = now_unix();
-    let got = bounded(120, all_documents(&c, now, 32)).unwrap_or_else(|e| panic!("{profile}: {e}"));
+    let got =
+        bounded(120, all_documents(&c, now, 32, 8)).unwrap_or_else(|e| panic!("{profile}: {e}"));
     assert_eq!(ids(&got), ids(&sim.documents_at(now)), "{profile}");
+    assert!(sim.faults_injected() > 0, "{profile} injected nothing");
+    eprintln!("{profile}: {} faults injected", sim.faults_injected());
     sim.stop();
 }
 
@@ -596,4 +604,35 @@ fn tolerant_parsing_of_strings_and_flags() {
     let body = r#"{"code":0,"data":{"page_count":5,"datas":[]}}"#;
     let (r, _) = hostile_call("200 OK", "application/json", body);
     assert!(r.expect("page_count").has_next, "page 3 of 5");
+}
+
+#[test]
+fn backfill_of_thousands_of_documents_is_fast() {
+    let t0 = std::time::Instant::now();
+    let sim = start(JstSimOptions {
+        docs: 3000,
+        lines: Some(5),
+        per_second: 1_000_000,
+        per_minute: 60_000_000,
+        ..Default::default()
+    });
+    let generated = t0.elapsed();
+    let mut s = settings(&sim);
+    s.per_second = 1_000_000;
+    s.per_minute = 60_000_000;
+    let c = client(s, &Arc::new(MemoryTokens::new()));
+    let now = now_unix();
+    let t1 = std::time::Instant::now();
+    let got = bounded(60, all_documents(&c, now, 32, 50)).expect("backfill");
+    let took = t1.elapsed();
+    assert_eq!(got.len(), 3000);
+    assert!(got
+        .iter()
+        .all(|d| d["items"].as_array().is_some_and(|a| a.len() == 5)));
+    eprintln!(
+        "generated 3000 documents in {generated:?}; fetched them in {took:?} ({:.0} docs/s)",
+        3000.0 / took.as_secs_f64()
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    sim.stop();
 }

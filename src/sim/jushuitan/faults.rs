@@ -64,6 +64,7 @@ pub struct Faults {
     in_a_row: u32,
     storm_left: u32,
     storm_code: i64,
+    injected: u64,
 }
 
 /// At most this many failed answers in a row (a storm may be longer).
@@ -78,11 +79,25 @@ impl Faults {
             in_a_row: 0,
             storm_left: 0,
             storm_code: 199,
+            injected: 0,
         }
+    }
+
+    /// How many faults (delays included) were injected so far.
+    pub fn injected(&self) -> u64 {
+        self.injected
     }
 
     /// The fault for the next request, if any.
     pub fn next(&mut self, business: bool) -> Option<Fault> {
+        let f = self.decide(business);
+        if f.is_some() {
+            self.injected += 1;
+        }
+        f
+    }
+
+    fn decide(&mut self, business: bool) -> Option<Fault> {
         if self.profile == Profile::None {
             return None;
         }
@@ -107,7 +122,7 @@ impl Faults {
             Profile::Timeouts => (x < 0.08).then_some(Fault::Hang),
             Profile::Http5xx => (x < 0.15).then(|| Fault::Http([500, 502, 503][r.usize(..3)])),
             Profile::RateStorm => (x < 0.1).then(|| self.storm(&mut r, 2..=4)),
-            Profile::SessionLoss => (business && x < 0.05).then_some(Fault::DropToken),
+            Profile::SessionLoss => (business && x < 0.08).then_some(Fault::DropToken),
             Profile::Chaos => {
                 if x < 0.04 {
                     Some(Fault::Hang)

@@ -230,6 +230,11 @@ impl JstSimHandle {
         self.shared.rates.lock().max_per_minute()
     }
 
+    /// How many faults the profile injected so far (delays included).
+    pub fn faults_injected(&self) -> u64 {
+        self.shared.faults.lock().injected()
+    }
+
     /// Forgets every issued access token (as if Jushuitan revoked them); refresh tokens stay.
     pub fn revoke_access_tokens(&self) {
         let mut book = self.shared.tokens.lock();
