@@ -1,0 +1,321 @@
+//! The two query APIs: `other.inout.query` and `shops.query` (protocols/jushuitan.md §4),
+//! as pure functions from `biz` to the `data` object. Errors are the `msg` of a code-140 answer.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::state::{parse_ms, Docs};
+use crate::time::parse_beijing;
+
+pub const INOUT_MAX_PAGE_SIZE: i64 = 50;
+pub const INOUT_DEFAULT_PAGE_SIZE: i64 = 30;
+pub const SHOPS_MAX_PAGE_SIZE: i64 = 100;
+pub const MAX_WINDOW_SECS: i64 = 7 * 86400;
+const MAX_IDS: usize = 50;
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn opt_int(biz: &Value, key: &str) -> Result<Option<i64>, String> {
+    match biz.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => int(v)
+            .map(Some)
+            .ok_or_else(|| format!("参数不符合规范,请检查传入参数! {key}必须是整数")),
+    }
+}
+
+fn strings(biz: &Value, key: &str) -> Result<Option<Vec<String>>, String> {
+    let list = match biz.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<String>>>(),
+        Some(Value::String(s)) => Some(vec![s.clone()]),
+        Some(Value::Number(n)) => Some(vec![n.to_string()]),
+        _ => None,
+    };
+    let list = list.ok_or_else(|| format!("参数不符合规范,请检查传入参数! {key}必须是数组"))?;
+    if list.len() > MAX_IDS {
+        return Err(format!(
+            "参数不符合规范,请检查传入参数! {key}最多{MAX_IDS}个"
+        ));
+    }
+    Ok(Some(list))
+}
+
+fn paging(biz: &Value, default: i64, max: i64) -> Result<(i64, i64), String> {
+    let index = opt_int(biz, "page_index")?.unwrap_or(1).max(1);
+    let size = match opt_int(biz, "page_size")? {
+        None | Some(0) => default,
+        Some(n) if n < 0 => return Err("参数不符合规范,请检查传入参数! page_size必须大于0".into()),
+        Some(n) if n > max => {
+            return Err(format!(
+                "参数不符合规范,请检查传入参数! page_size不能超过{max}"
+            ))
+        }
+        Some(n) => n,
+    };
+    Ok((index, size))
+}
+
+#[derive(Serialize)]
+struct InoutData<'a> {
+    page_index: i64,
+    page_size: i64,
+    data_count: usize,
+    page_count: usize,
+    has_next: bool,
+    datas: Vec<&'a Value>,
+}
+
+/// `other.inout.query`: the documents (latest versions) matching `biz`, one page of them.
+pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
+    let (index, size) = paging(biz, INOUT_DEFAULT_PAGE_SIZE, INOUT_MAX_PAGE_SIZE)?;
+    let time = |key: &str| -> Result<Option<i64>, String> {
+        match biz.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => parse_beijing(s).map(Some).map_err(|_| {
+                format!("参数不符合规范,请检查传入参数! {key}格式应为yyyy-MM-dd HH:mm:ss")
+            }),
+            Some(_) => Err(format!("参数不符合规范,请检查传入参数! {key}必须是字符串")),
+        }
+    };
+    let begin = time("modified_begin")?;
+    let end = time("modified_end")?;
+    let so_ids = strings(biz, "so_ids")?;
+    let io_ids: Option<Vec<i64>> = strings(biz, "io_ids")?
+        .map(|v| {
+            v.iter()
+                .map(|s| s.trim().parse().ok())
+                .collect::<Option<Vec<i64>>>()
+        })
+        .map(|o| o.ok_or("参数不符合规范,请检查传入参数! io_ids必须是整数数组".to_string()))
+        .transpose()?;
+    let types = strings(biz, "types")?;
+    let status = match biz.get("status") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let date_type = opt_int(biz, "date_type")?.unwrap_or(0);
+    let window = match (begin, end) {
+        (Some(b), Some(e)) => {
+            if e < b {
+                return Err(
+                    "参数不符合规范,请检查传入参数! modified_end不能早于modified_begin".into(),
+                );
+            }
+            if e - b > MAX_WINDOW_SECS {
+                return Err("参数不符合规范,请检查传入参数! modified_begin和modified_end时间间隔不能超过七天".into());
+            }
+            Some((b, e))
+        }
+        (None, None) => {
+            if so_ids.is_none() && io_ids.is_none() {
+                return Err(
+                    "参数不符合规范,请检查传入参数! modified_begin和modified_end不能为空".into(),
+                );
+            }
+            None
+        }
+        _ => {
+            return Err(
+                "参数不符合规范,请检查传入参数! modified_begin和modified_end必须同时传入".into(),
+            )
+        }
+    };
+    let keep = |d: &&Arc<Value>| -> bool {
+        if let Some(t) = &types {
+            if !d["type"].as_str().is_some_and(|x| t.iter().any(|y| y == x)) {
+                return false;
+            }
+        }
+        if let Some(s) = &status {
+            if d["status"].as_str() != Some(s.as_str()) {
+                return false;
+            }
+        }
+        if let Some(ids) = &io_ids {
+            if !d["io_id"].as_i64().is_some_and(|i| ids.contains(&i)) {
+                return false;
+            }
+        }
+        if let Some(ids) = &so_ids {
+            if !d["so_id"]
+                .as_str()
+                .is_some_and(|x| ids.iter().any(|y| y == x))
+            {
+                return false;
+            }
+        }
+        true
+    };
+    let matching: Vec<&Arc<Value>> = match (window, date_type) {
+        (Some((b, e)), 2) => docs
+            .latest()
+            .filter(|d| {
+                d["io_date"]
+                    .as_str()
+                    .and_then(parse_ms)
+                    .is_some_and(|t| t >= b * 1000 && t <= e * 1000 + 999)
+            })
+            .filter(keep)
+            .collect(),
+        (Some((b, e)), _) => docs
+            .modified_between(b * 1000, e * 1000 + 999)
+            .filter(keep)
+            .collect(),
+        (None, _) => docs.latest().filter(keep).collect(),
+    };
+    let count = matching.len();
+    let page_count = count.div_ceil(size as usize);
+    let skip = ((index - 1) as usize).saturating_mul(size as usize);
+    let datas: Vec<&Value> = matching
+        .into_iter()
+        .skip(skip)
+        .take(size as usize)
+        .map(|d| d.as_ref())
+        .collect();
+    let data = InoutData {
+        page_index: index,
+        page_size: size,
+        data_count: count,
+        page_count,
+        has_next: (index as usize) < page_count,
+        datas,
+    };
+    serde_json::to_string(&data).map_err(|e| e.to_string())
+}
+
+#[derive(Serialize)]
+struct ShopsData<'a> {
+    page_index: i64,
+    page_size: i64,
+    has_next: bool,
+    datas: Vec<&'a Value>,
+}
+
+/// `shops.query`: no `data_count` or `page_count`, as the real fixtures show.
+pub fn shops(all: &[Value], biz: &Value) -> Result<String, String> {
+    let (index, size) = paging(biz, SHOPS_MAX_PAGE_SIZE, SHOPS_MAX_PAGE_SIZE)?;
+    let ids: Option<Vec<i64>> = match biz.get("shop_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(int)
+                .collect::<Option<Vec<i64>>>()
+                .ok_or("参数不符合规范,请检查传入参数! shop_ids必须是整数数组")?,
+        ),
+        Some(_) => return Err("参数不符合规范,请检查传入参数! shop_ids必须是数组".into()),
+    };
+    let matching: Vec<&Value> = all
+        .iter()
+        .filter(|s| match &ids {
+            Some(ids) => s["shop_id"].as_i64().is_some_and(|i| ids.contains(&i)),
+            None => true,
+        })
+        .collect();
+    let skip = ((index - 1) as usize).saturating_mul(size as usize);
+    let has_next = matching.len() > skip.saturating_add(size as usize);
+    let datas = matching
+        .into_iter()
+        .skip(skip)
+        .take(size as usize)
+        .collect();
+    serde_json::to_string(&ShopsData {
+        page_index: index,
+        page_size: size,
+        has_next,
+        datas,
+    })
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::state::State;
+    use super::super::world::WorldParams;
+    use super::*;
+    use crate::time::format_beijing;
+    use serde_json::json;
+
+    fn state() -> State {
+        let p = WorldParams {
+            seed: 5,
+            docs: 200,
+            shops: 7,
+            lines: None,
+            history_days: 30,
+        };
+        State::open(&p, None).unwrap().0
+    }
+
+    #[test]
+    fn windows_and_paging() {
+        let s = state();
+        let now = crate::time::now_unix();
+        let all = s.docs.at(now);
+        let mut seen = Vec::new();
+        let mut begin = now - 31 * 86400;
+        while begin < now {
+            let end = (begin + 7 * 86400).min(now);
+            for page in 1.. {
+                let biz = json!({"modified_begin": format_beijing(begin), "modified_end": format_beijing(end), "page_index": page.to_string(), "page_size": 50});
+                let d: Value = serde_json::from_str(&inout(&s.docs, &biz).unwrap()).unwrap();
+                for x in d["datas"].as_array().unwrap() {
+                    seen.push(x.clone());
+                }
+                if !d["has_next"].as_bool().unwrap() {
+                    break;
+                }
+            }
+            begin = end + 1;
+        }
+        assert_eq!(seen, all, "every document once, in (modified, io_id) order");
+        let biz = json!({"modified_begin": format_beijing(now - 8 * 86400), "modified_end": format_beijing(now)});
+        assert!(inout(&s.docs, &biz).unwrap_err().contains("七天"));
+        let biz = json!({"modified_begin": format_beijing(now - 86400), "modified_end": format_beijing(now), "page_size": 51});
+        assert!(inout(&s.docs, &biz).unwrap_err().contains("page_size"));
+        assert!(inout(&s.docs, &json!({})).is_err());
+        let biz =
+            json!({"io_ids": [10001, "10002"], "types": ["其它进仓", "其它出库", "其它退货"]});
+        let d: Value = serde_json::from_str(&inout(&s.docs, &biz).unwrap()).unwrap();
+        assert_eq!(d["data_count"], 2);
+    }
+
+    #[test]
+    fn shop_pages() {
+        let s = state();
+        let d: Value = serde_json::from_str(
+            &shops(&s.shops, &json!({"page_index": 2, "page_size": 3})).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(d["datas"].as_array().unwrap().len(), 3);
+        assert_eq!(d["has_next"], true);
+        assert!(d.get("data_count").is_none());
+        let d: Value = serde_json::from_str(
+            &shops(&s.shops, &json!({"page_index": 3, "page_size": 3})).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(d["has_next"], false);
+        assert!(shops(&s.shops, &json!({"page_size": 101})).is_err());
+        let d: Value =
+            serde_json::from_str(&shops(&s.shops, &json!({"shop_ids": [10178846]})).unwrap())
+                .unwrap();
+        assert_eq!(d["datas"][0]["shop_id"], 10178846);
+    }
+}

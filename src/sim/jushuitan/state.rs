@@ -1,0 +1,273 @@
+//! The simulator's data: documents (every version, plus an index of the latest ones by
+//! modification time), shops, issued tokens; persisted under `state_dir` when one is given:
+//! `world.json` (generated once), `upserts.json` (documents changed by tests), `tokens.json`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::world::{self, World, WorldParams};
+use crate::time::{format_beijing, now_unix, parse_beijing};
+
+/// Milliseconds of a `yyyy-MM-dd HH:mm:ss[.fff]` Beijing time.
+pub fn parse_ms(s: &str) -> Option<i64> {
+    let secs = parse_beijing(s).ok()?;
+    let ms = match s.trim().split_once('.') {
+        Some((_, f)) => {
+            let digits: String = f.chars().take(3).collect();
+            let n: i64 = digits.parse().ok()?;
+            n * 10i64.pow(3 - digits.len() as u32)
+        }
+        None => 0,
+    };
+    Some(secs * 1000 + ms)
+}
+
+fn io_id_of(doc: &Value) -> Option<i64> {
+    match &doc["io_id"] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Documents: versions per io_id and the latest version of each, ordered by (modified, io_id).
+#[derive(Default)]
+pub struct Docs {
+    versions: HashMap<i64, Vec<(i64, Arc<Value>)>>,
+    latest: BTreeMap<(i64, i64), Arc<Value>>,
+}
+
+impl Docs {
+    /// Adds a version (a document whose `modified` is not later than an existing version of the
+    /// same document replaces that version).
+    fn add(&mut self, doc: Value) -> Result<(), String> {
+        let io_id = io_id_of(&doc).ok_or("document without a numeric io_id")?;
+        let modified = doc["modified"]
+            .as_str()
+            .and_then(parse_ms)
+            .ok_or_else(|| format!("document {io_id}: `modified` is not a time"))?;
+        let doc = Arc::new(doc);
+        let list = self.versions.entry(io_id).or_default();
+        if let Some(&(last, _)) = list.last() {
+            self.latest.remove(&(last, io_id));
+        }
+        list.retain(|(m, _)| *m < modified);
+        list.push((modified, doc));
+        if let Some((m, d)) = list.last() {
+            self.latest.insert((*m, io_id), d.clone());
+        }
+        Ok(())
+    }
+
+    /// The latest versions modified within `[begin_ms, end_ms]`, in (modified, io_id) order.
+    pub fn modified_between(
+        &self,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> impl Iterator<Item = &Arc<Value>> {
+        let range = if begin_ms <= end_ms {
+            (begin_ms, i64::MIN)..=(end_ms, i64::MAX)
+        } else {
+            (0, 0)..=(0, -1)
+        };
+        self.latest.range(range).map(|(_, d)| d)
+    }
+
+    /// All latest versions in (modified, io_id) order.
+    pub fn latest(&self) -> impl Iterator<Item = &Arc<Value>> {
+        self.latest.values()
+    }
+
+    /// Every document as of `now` (unix seconds): its latest version modified at or before it.
+    pub fn at(&self, now: i64) -> Vec<Value> {
+        let limit = now.saturating_mul(1000).saturating_add(999);
+        let mut out: Vec<(i64, i64, &Arc<Value>)> = self
+            .versions
+            .iter()
+            .filter_map(|(io, list)| {
+                list.iter()
+                    .rev()
+                    .find(|(m, _)| *m <= limit)
+                    .map(|(m, d)| (*m, *io, d))
+            })
+            .collect();
+        out.sort_by_key(|(m, io, _)| (*m, *io));
+        out.into_iter().map(|(_, _, d)| (**d).clone()).collect()
+    }
+}
+
+/// An issued access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub expires_at: i64,
+    /// Successful business calls made with it (not persisted meaningfully; used by faults).
+    #[serde(default)]
+    pub uses: u64,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct TokenBook {
+    pub access: HashMap<String, IssuedToken>,
+    pub refresh: HashMap<String, IssuedRefresh>,
+}
+
+/// An issued refresh token and the access token issued with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedRefresh {
+    pub expires_at: i64,
+    pub access_token: String,
+}
+
+/// The documents and shops the simulator serves.
+pub struct State {
+    pub docs: Docs,
+    pub shops: Vec<Value>,
+    pub upserts: Vec<Value>,
+    dir: Option<PathBuf>,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(
+                "Jushuitan simulator: ignoring unreadable {}: {e}",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
+    let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl State {
+    /// Loads the world (and the tokens issued by an earlier run) from `dir` when it was generated
+    /// with the same parameters; otherwise generates it now (and saves it there).
+    pub fn open(params: &WorldParams, dir: Option<&Path>) -> Result<(State, TokenBook), String> {
+        let mut loaded: Option<World> = None;
+        let mut upserts: Vec<Value> = Vec::new();
+        let mut tokens = TokenBook::default();
+        if let Some(d) = dir {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            loaded = read_json::<World>(&d.join("world.json")).filter(|w| &w.params == params);
+            if loaded.is_some() {
+                upserts = read_json(&d.join("upserts.json")).unwrap_or_default();
+                tokens = read_json(&d.join("tokens.json")).unwrap_or_default();
+            }
+        }
+        let world = match loaded {
+            Some(w) => w,
+            None => {
+                let w = world::generate(params, now_unix());
+                if let Some(d) = dir {
+                    write_json(&d.join("world.json"), &w)?;
+                    write_json(&d.join("upserts.json"), &upserts)?;
+                    write_json(&d.join("tokens.json"), &tokens)?;
+                }
+                w
+            }
+        };
+        let mut docs = Docs::default();
+        for v in world.versions.into_iter().chain(upserts.iter().cloned()) {
+            docs.add(v)?;
+        }
+        let state = State {
+            docs,
+            shops: world.shops,
+            upserts,
+            dir: dir.map(Path::to_path_buf),
+        };
+        Ok((state, tokens))
+    }
+
+    /// Inserts or replaces a document by io_id, modified now.
+    pub fn upsert(&mut self, mut doc: Value, now: i64) -> Result<(), String> {
+        if io_id_of(&doc).is_none() {
+            return Err("upsert: the document has no numeric io_id".into());
+        }
+        match &mut doc {
+            Value::Object(m) => {
+                m.insert("modified".into(), Value::String(format_beijing(now)));
+            }
+            _ => return Err("upsert: the document is not a JSON object".into()),
+        }
+        self.docs.add(doc.clone())?;
+        self.upserts.push(doc);
+        if let Some(d) = &self.dir {
+            write_json(&d.join("upserts.json"), &self.upserts)?;
+        }
+        Ok(())
+    }
+}
+
+impl TokenBook {
+    /// Saves the token book (after issuing or revoking) into `dir`.
+    pub fn save(&self, dir: Option<&Path>) {
+        if let Some(d) = dir {
+            if let Err(e) = write_json(&d.join("tokens.json"), self) {
+                tracing::warn!("Jushuitan simulator: cannot save tokens: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn millis() {
+        let s = parse_ms("2024-05-02 10:00:00").unwrap();
+        assert_eq!(parse_ms("2024-05-02 10:00:00.5"), Some(s + 500));
+        assert_eq!(parse_ms("2024-05-02 10:00:00.123"), Some(s + 123));
+        assert_eq!(parse_ms("x"), None);
+    }
+
+    #[test]
+    fn versions_and_persistence() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = WorldParams {
+            seed: 3,
+            docs: 40,
+            shops: 2,
+            lines: None,
+            history_days: 30,
+        };
+        let (mut s, _) = State::open(&p, Some(dir.path())).unwrap();
+        let now = now_unix();
+        let before = s.docs.at(now);
+        assert_eq!(before.len(), 40);
+        let mut d = before[0].clone();
+        d["remark"] = json!("changed");
+        s.upsert(d, now + 5).unwrap();
+        assert_eq!(
+            s.docs.at(now),
+            before,
+            "a later version is invisible before its time"
+        );
+        let after = s.docs.at(now + 5);
+        assert_eq!(after.last().unwrap()["remark"], "changed");
+        let (s2, _) = State::open(&p, Some(dir.path())).unwrap();
+        assert_eq!(
+            s2.docs.at(now + 5),
+            after,
+            "a restarted simulator serves the same world"
+        );
+        assert_eq!(s2.docs.latest().count(), 40);
+        let other = WorldParams { seed: 4, ..p };
+        let (s3, _) = State::open(&other, Some(dir.path())).unwrap();
+        assert_ne!(s3.docs.at(now), before);
+    }
+}

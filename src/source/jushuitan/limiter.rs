@@ -1,0 +1,161 @@
+//! Client-side rate limiter: sliding windows of one second and one minute over the times of the
+//! calls actually made, so Jushuitan never has to refuse a call (5/s and 100/min by default).
+//!
+//! The windows are a little longer than a second and a minute: a request sent just after the
+//! window opened can still reach the server before one sent earlier, and the server counts
+//! arrivals, not departures.
+
+use std::collections::VecDeque;
+
+/// Length of the "per second" window, in milliseconds (1 s plus a margin for transit jitter).
+pub const SECOND_WINDOW_MS: i64 = 1_060;
+/// Length of the "per minute" window, in milliseconds.
+pub const MINUTE_WINDOW_MS: i64 = 60_600;
+
+/// Sliding-window limiter over wall-clock milliseconds. A limit of 0 means unlimited.
+#[derive(Debug)]
+pub struct Limiter {
+    per_second: usize,
+    per_minute: usize,
+    calls: VecDeque<i64>,
+    pause_until: i64,
+}
+
+impl Limiter {
+    pub fn new(per_second: u32, per_minute: u32) -> Self {
+        Limiter {
+            per_second: per_second as usize,
+            per_minute: per_minute as usize,
+            calls: VecDeque::new(),
+            pause_until: 0,
+        }
+    }
+
+    /// Takes over calls made earlier (by a previous run), so a restart does not burst.
+    pub fn seed(&mut self, calls: &[i64], now: i64) {
+        let mut sorted: Vec<i64> = calls
+            .iter()
+            .copied()
+            .filter(|&t| t > now - MINUTE_WINDOW_MS && t <= now)
+            .collect();
+        sorted.sort_unstable();
+        for t in sorted {
+            self.record(t);
+        }
+    }
+
+    fn record(&mut self, now: i64) {
+        let t = self.calls.back().map_or(now, |&last| last.max(now));
+        self.calls.push_back(t);
+    }
+
+    fn prune(&mut self, now: i64) {
+        let keep = if self.per_minute > 0 {
+            MINUTE_WINDOW_MS
+        } else {
+            SECOND_WINDOW_MS
+        };
+        while self.calls.front().is_some_and(|&t| t <= now - keep) {
+            self.calls.pop_front();
+        }
+    }
+
+    /// Either records a call at `now` and returns `Ok`, or returns how many milliseconds to wait
+    /// before asking again.
+    pub fn try_acquire(&mut self, now: i64) -> Result<(), i64> {
+        if self.pause_until > now {
+            return Err(self.pause_until - now);
+        }
+        self.prune(now);
+        let mut wait = 0;
+        let n = self.calls.len();
+        if self.per_second > 0 && n >= self.per_second {
+            let oldest = self.calls[n - self.per_second];
+            wait = wait.max(oldest + SECOND_WINDOW_MS - now);
+        }
+        if self.per_minute > 0 && n >= self.per_minute {
+            let oldest = self.calls[n - self.per_minute];
+            wait = wait.max(oldest + MINUTE_WINDOW_MS - now);
+        }
+        if wait > 0 {
+            return Err(wait);
+        }
+        self.record(now);
+        Ok(())
+    }
+
+    /// The server refused a call for rate: nobody calls before `until`.
+    pub fn pause(&mut self, until: i64) {
+        self.pause_until = self.pause_until.max(until);
+    }
+
+    /// The calls of the last minute (for persisting across restarts).
+    pub fn recent(&self) -> Vec<i64> {
+        self.calls.iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Simulates a greedy caller and checks every window of the server's length.
+    fn greedy(per_second: u32, per_minute: u32, calls: usize) -> Vec<i64> {
+        let mut l = Limiter::new(per_second, per_minute);
+        let mut now = 1_000_000i64;
+        let mut made = Vec::new();
+        while made.len() < calls {
+            match l.try_acquire(now) {
+                Ok(()) => made.push(now),
+                Err(w) => {
+                    assert!(w > 0);
+                    now += w;
+                }
+            }
+        }
+        made
+    }
+
+    fn max_in(made: &[i64], window: i64) -> usize {
+        let mut best = 0;
+        let mut lo = 0;
+        for hi in 0..made.len() {
+            while made[hi] - made[lo] >= window {
+                lo += 1;
+            }
+            best = best.max(hi - lo + 1);
+        }
+        best
+    }
+
+    #[test]
+    fn never_more_than_the_limits_in_any_window() {
+        let made = greedy(5, 100, 250);
+        assert_eq!(max_in(&made, 1000), 5);
+        assert_eq!(max_in(&made, 60_000), 100);
+        // and it does not crawl either: two full minutes, then 50 calls at 5/s
+        let span = made[made.len() - 1] - made[0];
+        assert!(span < 2 * MINUTE_WINDOW_MS + 11_000, "{span}");
+    }
+
+    #[test]
+    fn unlimited_and_seeded_and_paused() {
+        let made = greedy(0, 0, 1000);
+        assert_eq!(made[999], made[0]);
+        let mut l = Limiter::new(5, 100);
+        let now = 10_000_000;
+        l.seed(
+            &[now - 100, now - 200, now - 300, now - 400, now - 500],
+            now,
+        );
+        assert!(
+            l.try_acquire(now).is_err(),
+            "the previous run's burst counts"
+        );
+        let mut l = Limiter::new(5, 100);
+        l.pause(now + 500);
+        assert_eq!(l.try_acquire(now), Err(500));
+        assert!(l.try_acquire(now + 500).is_ok());
+        assert_eq!(l.recent(), vec![now + 500]);
+    }
+}

@@ -1,0 +1,214 @@
+//! Tolerant parsing of Jushuitan answers: numbers as numbers or strings, `has_next` as a bool,
+//! 0/1 or a string, optional fields missing, extra fields ignored. Never panics.
+
+use serde_json::Value;
+
+use super::tokens::Tokens;
+use super::Page;
+
+/// The common envelope: `code`, `msg`, and `data` (or the whole object for the flat old style).
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub code: i64,
+    pub msg: String,
+    pub data: Value,
+}
+
+/// A number given as a JSON number or a numeric string.
+pub fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.fract() == 0.0 && f.is_finite())
+                    .map(|f| f as i64)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A boolean given as `true`/`false`, `0`/`1` or a string of either.
+pub fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(_) => as_i64(v).map(|n| n != 0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" => Some(true),
+            "false" | "0" | "no" | "n" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A short, printable excerpt of a body for error messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(160)
+        .collect();
+    if body.len() > s.len() {
+        format!("{}…", s.trim())
+    } else {
+        s.trim().to_string()
+    }
+}
+
+/// Parses the envelope of any answer.
+pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {:?}", excerpt(body)))?;
+    let Value::Object(obj) = &root else {
+        return Err(format!("not a JSON object: {:?}", excerpt(body)));
+    };
+    let code = match obj.get("code") {
+        Some(c) => as_i64(c).ok_or_else(|| format!("`code` is not a number: {c}"))?,
+        None => match obj.get("issuccess").and_then(as_bool) {
+            Some(true) => 0,
+            _ => return Err(format!("no `code` in the answer: {:?}", excerpt(body))),
+        },
+    };
+    let msg = match obj.get("msg") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let data = match obj.get("data") {
+        Some(d @ Value::Object(_)) => d.clone(),
+        _ => root.clone(),
+    };
+    Ok(Envelope { code, msg, data })
+}
+
+/// The page inside a successful answer.
+pub fn page(data: &Value, list_key: &str, page_index: u32, page_size: u32) -> Result<Page, String> {
+    let items = match data.get(list_key) {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(other) => {
+            let kind = match other {
+                Value::Object(_) => "an object",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "not a list",
+            };
+            return Err(format!("`data.{list_key}` is {kind}, not a list"));
+        }
+    };
+    let data_count = data
+        .get("data_count")
+        .and_then(as_i64)
+        .and_then(|n| u64::try_from(n).ok());
+    let page_count = data.get("page_count").and_then(as_i64);
+    let has_next = match data.get("has_next").and_then(as_bool) {
+        Some(b) => b,
+        None => match page_count {
+            Some(pc) => i64::from(page_index) < pc,
+            None => page_size > 0 && items.len() >= page_size as usize,
+        },
+    };
+    Ok(Page {
+        index: page_index,
+        has_next,
+        data_count,
+        items,
+    })
+}
+
+/// The tokens inside a successful getInitToken / refreshToken answer.
+pub fn tokens(data: &Value, now: i64) -> Result<Tokens, String> {
+    let s = |k: &str| match data.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let access_token = s("access_token")
+        .filter(|t| !t.is_empty())
+        .ok_or("no `data.access_token` in the answer")?;
+    let refresh_token = s("refresh_token").unwrap_or_default();
+    let expires_at = match data.get("expires_in").and_then(as_i64) {
+        Some(n) if n > 0 => now + n,
+        _ => 0,
+    };
+    Ok(Tokens {
+        access_token,
+        refresh_token,
+        expires_at,
+        issued_at: now,
+        recent_calls: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_for_numbers_and_flags() {
+        let e = envelope(br#"{"code":"0","msg":null,"data":{"page_index":"1","has_next":"1","data_count":"123","datas":[{"a":1}]}}"#).unwrap();
+        assert_eq!(e.code, 0);
+        let p = page(&e.data, "datas", 1, 50).unwrap();
+        assert!(p.has_next);
+        assert_eq!(p.data_count, Some(123));
+        assert_eq!(p.items.len(), 1);
+        for (v, want) in [
+            (json!(0), false),
+            (json!(1), true),
+            (json!("false"), false),
+            (json!(true), true),
+        ] {
+            let d = json!({"has_next": v, "datas": []});
+            assert_eq!(page(&d, "datas", 1, 50).unwrap().has_next, want);
+        }
+    }
+
+    #[test]
+    fn missing_fields_and_flat_envelope() {
+        let d = json!({"page_index": 2, "page_count": 3});
+        let p = page(&d, "datas", 2, 50).unwrap();
+        assert!(p.has_next && p.items.is_empty() && p.data_count.is_none());
+        let e =
+            envelope(br#"{"issuccess":true,"shops":[{"shop_id":1}],"has_next":false}"#).unwrap();
+        assert_eq!(page(&e.data, "shops", 1, 100).unwrap().items.len(), 1);
+        assert!(page(&json!({"datas": {"x": 1}}), "datas", 1, 50).is_err());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for body in [
+            &b"<html>502</html>"[..],
+            b"",
+            b"[1,2]",
+            b"{\"code\":\"x\"}",
+            b"{\"msg\":1}",
+            b"{\"code\":0",
+        ] {
+            assert!(
+                envelope(body).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn token_answer() {
+        let t = tokens(
+            &json!({"access_token":"a","refresh_token":"r","expires_in":"100"}),
+            1000,
+        )
+        .unwrap();
+        assert_eq!((t.expires_at, t.issued_at), (1100, 1000));
+        assert!(tokens(&json!({"refresh_token":"r"}), 0).is_err());
+    }
+}
