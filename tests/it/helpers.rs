@@ -111,18 +111,23 @@ pub fn write_config(dir: &Path, sims: &Sims, edit: impl FnOnce(&mut toml::Table)
     path
 }
 
-/// Sets `key = value` on every `[[scheme]]` table's sub-table `sub` (or on the scheme itself when
-/// `sub` is empty).
+/// Replaces `key = value` on every `[[scheme]]` table's sub-table `sub` (or on the scheme itself
+/// when `sub` is empty) that already has that key (so `window` only touches windowed schemes).
 pub fn set_scheme(t: &mut toml::Table, sub: &str, key: &str, value: toml::Value) {
     if let Some(toml::Value::Array(schemes)) = t.get_mut("scheme") {
         for sc in schemes {
             let Some(table) = sc.as_table_mut() else {
                 continue;
             };
-            if sub.is_empty() {
-                table.insert(key.into(), value.clone());
-            } else if let Some(toml::Value::Table(st)) = table.get_mut(sub) {
-                st.insert(key.into(), value.clone());
+            let target = if sub.is_empty() {
+                Some(table)
+            } else {
+                table.get_mut(sub).and_then(|v| v.as_table_mut())
+            };
+            if let Some(t) = target {
+                if t.contains_key(key) {
+                    t.insert(key.into(), value.clone());
+                }
             }
         }
     }

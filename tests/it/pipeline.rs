@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-
 pub const RETURNS: &str = "offline-returns";
 
 fn io_ids(docs: &[serde_json::Value]) -> BTreeSet<String> {
