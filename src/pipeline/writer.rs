@@ -72,6 +72,8 @@ pub struct WriteCore {
     paused_until: Option<Instant>,
     pause_level: u32,
     needs_reconcile: bool,
+    /// Uncertain entries younger than the grace period wait until this time (unix seconds).
+    reconcile_at: i64,
     stopping: bool,
     pub fatal: Option<String>,
     /// Why Kingdee was last unavailable, until a batch goes through again.
@@ -85,6 +87,7 @@ impl WriteCore {
             paused_until: None,
             pause_level: 0,
             needs_reconcile: true,
+            reconcile_at: 0,
             stopping: false,
             fatal: None,
             unavailable: None,
@@ -107,12 +110,41 @@ impl WriteCore {
         self.unavailable = Some(why.to_string());
     }
 
+    /// How long a request whose reply we never saw may still be running inside Kingdee: a save
+    /// looked up sooner could still land after the lookup said "absent" (and be posted twice).
+    fn grace(&self) -> i64 {
+        self.shared.config.kingdee.timeout.as_secs() as i64 + 2
+    }
+
     /// Looks every InFlight entry up in Kingdee by identity: Delivered if it is there, Pending
-    /// (to be sent again) if not.
+    /// (to be sent again) if not. Entries sent less than [`grace`](Self::grace) ago are left
+    /// for a later call (the request may still be running inside Kingdee).
     pub async fn reconcile(&mut self) -> Result<(), PipelineError> {
-        let entries = blocking(&self.shared.store, |s| s.in_flight()).await?;
+        let all = blocking(&self.shared.store, |s| s.in_flight()).await?;
+        let now = now_unix();
+        let grace = self.grace();
+        let (entries, young): (Vec<OutboxEntry>, Vec<OutboxEntry>) =
+            all.into_iter().partition(|e| match e.state {
+                crate::store::Delivery::InFlight { since, .. } => since + grace <= now,
+                _ => true,
+            });
+        let next = young
+            .iter()
+            .filter_map(|e| match e.state {
+                crate::store::Delivery::InFlight { since, .. } => Some(since + grace),
+                _ => None,
+            })
+            .min();
+        if let Some(at) = next {
+            tracing::info!(
+                entries = young.len(),
+                wait_s = at - now,
+                "uncertain entries are looked up in Kingdee once their request can no longer be running"
+            );
+        }
         if entries.is_empty() {
-            self.needs_reconcile = false;
+            self.needs_reconcile = next.is_some();
+            self.reconcile_at = next.unwrap_or(0);
             return Ok(());
         }
         let mut by_scheme: BTreeMap<String, Vec<OutboxEntry>> = BTreeMap::new();
@@ -159,7 +191,8 @@ impl WriteCore {
                 blocking(&self.shared.store, move |s| s.finish(fin)).await?;
             }
         }
-        self.needs_reconcile = false;
+        self.needs_reconcile = next.is_some();
+        self.reconcile_at = next.unwrap_or(0);
         Ok(())
     }
 
@@ -184,7 +217,7 @@ impl WriteCore {
             if self.stopping || self.paused() {
                 return Ok(Pump::Paused);
             }
-            if self.needs_reconcile {
+            if self.needs_reconcile && now_unix() >= self.reconcile_at {
                 if let Err(e) = self.reconcile().await {
                     self.pause(&e.to_string());
                     return Ok(Pump::Paused);
@@ -268,6 +301,11 @@ impl WriteCore {
         self.count(&scheme.name, &fin);
         blocking(&self.shared.store, move |s| s.finish(fin)).await?;
         if !d.reconcile.is_empty() {
+            // The request has run for as long as the client waited; the rest of the grace
+            // period is counted from when it was sent.
+            if !self.needs_reconcile {
+                self.reconcile_at = 0;
+            }
             self.needs_reconcile = true;
         }
         match (d.kingdee_unavailable, d.fatal) {

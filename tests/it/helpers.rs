@@ -29,6 +29,8 @@ pub struct SimOpts {
     pub per_second: u32,
     pub per_minute: u32,
     pub reject_duplicates: bool,
+    /// Added to every Kingdee save (makes a backfill last long enough to be killed in).
+    pub save_latency: std::time::Duration,
 }
 
 impl Default for SimOpts {
@@ -41,6 +43,7 @@ impl Default for SimOpts {
             per_second: 5,
             per_minute: 100,
             reject_duplicates: false,
+            save_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -59,6 +62,7 @@ pub fn start_sims(dir: &Path, o: &SimOpts) -> Sims {
         per_second: o.per_second,
         per_minute: o.per_minute,
         reject_duplicates: o.reject_duplicates,
+        save_latency: o.save_latency,
         ..SimSpec::default()
     })
     .expect("simulators start")

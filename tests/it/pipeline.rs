@@ -186,9 +186,10 @@ fn fault_chaos() {
 fn crash_safety_sigkill_during_backfill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = SimOpts {
-        docs: 400,
+        docs: 3000,
         per_second: 50,
         per_minute: 3000,
+        save_latency: Duration::from_millis(40),
         ..SimOpts::default()
     };
     let sims = start_sims(dir.path(), &o);
