@@ -116,9 +116,8 @@ fn ferry_bench_config(
     if let Some(toml::Value::Array(schemes)) = t.get_mut("scheme") {
         for sc in schemes {
             if let Some(toml::Value::Table(src)) = sc.get_mut("source") {
-                src.insert("start_from".into(), toml::Value::String(start.clone()));
                 if src.contains_key("window") {
-                    src.insert("window".into(), toml::Value::String("7d".into()));
+                    src.insert("start_from".into(), toml::Value::String(start.clone()));
                 }
             }
             if let Some(toml::Value::Table(tg)) = sc.get_mut("target") {
