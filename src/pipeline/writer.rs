@@ -268,6 +268,7 @@ impl WriteCore {
         let batch_id = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
         let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
         blocking(&self.shared.store, move |s| s.begin_send(&ids, batch_id)).await?;
+        tracing::debug!(scheme = %scheme.name, form = %scheme.target.form_id, batch = batch_id, models = batch.len(), "sending BatchSave");
         let mut sendable = Vec::with_capacity(batch.len());
         let mut models = Vec::with_capacity(batch.len());
         let mut fin = Vec::new();
