@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 /// Errors a command can end with (beyond the per-item errors it prints itself).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] crate::config::ConfigErrors),
     #[error("could not open the store under {path}: {source}")]
     Store {

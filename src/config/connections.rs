@@ -155,9 +155,11 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
     let app_secret = need_secret(ctx, &mut t, "app_secret", sim);
     let access_token = t.secret(ctx, "access_token");
     let refresh_token = t.secret(ctx, "refresh_token");
-    let per_second = t.int(ctx, "per_second", 1, 1000).map_or(5, |v| v as u32);
+    let per_second = t
+        .int(ctx, "per_second", 1, 1_000_000)
+        .map_or(5, |v| v as u32);
     let per_minute = t
-        .int(ctx, "per_minute", 1, 60_000)
+        .int(ctx, "per_minute", 1, 60_000_000)
         .map_or(100, |v| v as u32);
     let mut page_size_caps: BTreeMap<String, u32> = DEFAULT_CAPS
         .iter()

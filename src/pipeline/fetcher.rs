@@ -129,6 +129,9 @@ impl FetchCore {
             let mut first_count: Option<u64> = None;
             let mut moved = false;
             let mut index = 1u32;
+            // One page is mapped and stored while the next is fetched; pages are still stored
+            // in order (the next is handed over only after the previous one is in the store).
+            let mut storing: Option<actix::dev::Request<Mapper, MapPage>> = None;
             loop {
                 let page = self
                     .shared
@@ -148,14 +151,16 @@ impl FetchCore {
                 SchemeStats::add(&stats.pages, 1);
                 SchemeStats::add(&stats.fetched, page.items.len() as u64);
                 let has_next = page.has_next && !page.items.is_empty();
-                if !page.items.is_empty() {
-                    self.mapper
-                        .send(MapPage {
-                            scheme: self.scheme,
-                            items: page.items,
-                        })
+                if let Some(previous) = storing.take() {
+                    previous
                         .await
                         .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
+                }
+                if !page.items.is_empty() {
+                    storing = Some(self.mapper.send(MapPage {
+                        scheme: self.scheme,
+                        items: page.items,
+                    }));
                 }
                 if !has_next {
                     break;
@@ -169,6 +174,11 @@ impl FetchCore {
                         ),
                     });
                 }
+            }
+            if let Some(previous) = storing.take() {
+                previous
+                    .await
+                    .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
             }
             if !moved {
                 return Ok(());

@@ -223,14 +223,22 @@ impl WriteCore {
                     return Ok(Pump::Paused);
                 }
             }
-            let due = blocking(&self.shared.store, move |s| {
-                s.due(None, horizon, DUE_LOOKAHEAD)
-            })
-            .await?;
-            let Some(first) = due.first() else {
+            // The oldest due entry picks the form; then one batch of that form is read (the due
+            // index is per form, so this never decodes more than a batch).
+            let first = blocking(&self.shared.store, move |s| s.due(None, horizon, 1)).await?;
+            let Some(first) = first.into_iter().next() else {
                 return Ok(Pump::Idle);
             };
             let name = first.scheme.clone();
+            let lookahead = self
+                .scheme(&name)
+                .map(|s| s.target.batch_size.max(1))
+                .unwrap_or(DUE_LOOKAHEAD);
+            let form = first.form_id.clone();
+            let due = blocking(&self.shared.store, move |s| {
+                s.due(Some(&form), horizon, lookahead)
+            })
+            .await?;
             let Some(scheme) = self.scheme(&name).cloned() else {
                 let fin: Vec<(u64, Finish)> = due
                     .iter()

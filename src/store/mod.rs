@@ -54,7 +54,7 @@ struct Inner {
 
 const META_FORMAT: &[u8] = b"\0store_format";
 /// sled page cache bound (memory stays bounded whatever the outbox size).
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 impl Store {
     /// Open (or create) the store in `dir`.

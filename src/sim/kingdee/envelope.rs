@@ -92,10 +92,23 @@ impl Args {
     }
 
     /// `formid` + `data` of a form call (positional: `[formid, data]`).
-    pub fn form_and_data(&self) -> (String, Value) {
+    pub fn form_and_data(&mut self) -> (String, Value) {
         let form = self.text(&["formid"], 0);
-        let data = self.get(&["data"], 1).map(|v| unstring(&v));
+        let data = self.take(&["data"], 1).map(|v| match v {
+            Value::String(_) => unstring(&v),
+            other => other,
+        });
         (form, data.unwrap_or(Value::Null))
+    }
+
+    /// Like [`get`](Self::get), but moves the value out (no copy of a large `data`).
+    fn take(&mut self, names: &[&str], pos: usize) -> Option<Value> {
+        for n in names {
+            if let Some(v) = self.named.get_mut(&n.to_ascii_lowercase()) {
+                return Some(v.take());
+            }
+        }
+        self.positional.get_mut(pos).map(Value::take)
     }
 
     /// `data` of a query call (positional: `[data]`).
@@ -151,11 +164,13 @@ mod tests {
 
     #[test]
     fn three_envelopes() {
-        let a = parse_body(br#"{"FormId":"BD_STOCK","data":"{\"Model\":[]}"}"#).unwrap_or_default();
+        let mut a =
+            parse_body(br#"{"FormId":"BD_STOCK","data":"{\"Model\":[]}"}"#).unwrap_or_default();
         assert_eq!(a.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
-        let b = parse_body(br#"{"parameters":["BD_STOCK","{\"Model\":[]}"]}"#).unwrap_or_default();
+        let mut b =
+            parse_body(br#"{"parameters":["BD_STOCK","{\"Model\":[]}"]}"#).unwrap_or_default();
         assert_eq!(b.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
-        let c = parse_body(
+        let mut c = parse_body(
             br#"{"format":1,"useragent":"ApiClient","rid":"1","parameters":"[\"BD_STOCK\",\"{\\\"Model\\\":[]}\"]","timestamp":"x","v":"1.0"}"#,
         )
         .unwrap_or_default();

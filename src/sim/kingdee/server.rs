@@ -133,7 +133,7 @@ pub async fn handle(
     if req.method() != Method::POST {
         return HttpResponse::MethodNotAllowed().body("POST only");
     }
-    let args = match parse_body(&body) {
+    let mut args = match parse_body(&body) {
         Ok(a) => a,
         Err(m) => return response_error(&m),
     };
@@ -148,7 +148,7 @@ pub async fn handle(
         }
         "getdatacenterlist" => ok_json(&json!([{"Id": st.creds.acct_id,
             "Number": "ferry", "Name": "ferry模拟", "DatabaseType": 3}])),
-        _ => form_call(&req, &st, &service, &method, &args).await,
+        _ => form_call(&req, &st, &service, &method, &mut args).await,
     }
 }
 
@@ -176,7 +176,7 @@ async fn form_call(
     st: &State,
     service: &str,
     method: &str,
-    args: &Args,
+    args: &mut Args,
 ) -> HttpResponse {
     let write = is_write(method);
     let n = st.calls.fetch_add(1, Ordering::Relaxed);
@@ -250,7 +250,7 @@ async fn form_call(
     json_response(b, &value)
 }
 
-fn dispatch(st: &State, service: &str, method: &str, args: &Args) -> Result<Value, String> {
+fn dispatch(st: &State, service: &str, method: &str, args: &mut Args) -> Result<Value, String> {
     match method {
         "save" | "batchsave" => {
             let (form, data) = args.form_and_data();
