@@ -78,6 +78,11 @@ fn main() {
         delivered as f64 / elapsed.as_secs_f64(),
         fetched as f64 / elapsed.as_secs_f64()
     );
+    println!(
+        "Jushuitan requests: busiest second {}, busiest minute {} (limits {per_second}/s, {per_minute}/min)",
+        sims.jushuitan.max_per_second(),
+        sims.jushuitan.max_per_minute()
+    );
     sims.stop();
 }
 
