@@ -18,7 +18,10 @@ impl Store {
         let mut entries: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
         for kv in self.tree("outbox").iter() {
             let (k, v) = kv?;
-            let e: OutboxEntry = decode("outbox", &k, &v)?;
+            let mut e: OutboxEntry = decode("outbox", &k, &v)?;
+            if let Some(m) = self.tree("models").get(&k)? {
+                e.model = m.to_vec();
+            }
             if k.as_ref() != codec::id_key(e.id) {
                 p.push(format!(
                     "outbox key {} holds entry {}",

@@ -24,6 +24,27 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
+/// The outbox record of an entry: everything but the model, which lives in the `models` tree
+/// (written once; state changes then rewrite a few hundred bytes, not the whole model).
+pub fn encode_entry_record(e: &super::types::OutboxEntry) -> Vec<u8> {
+    let record = super::types::OutboxEntry {
+        id: e.id,
+        scheme: e.scheme.clone(),
+        form_id: e.form_id.clone(),
+        source_key: e.source_key.clone(),
+        identity: e.identity.clone(),
+        line_keys: e.line_keys.clone(),
+        model: Vec::new(),
+        fingerprint: e.fingerprint,
+        state: e.state.clone(),
+        attempts: e.attempts,
+        created_at: e.created_at,
+        updated_at: e.updated_at,
+        changed_after_delivery: e.changed_after_delivery,
+    };
+    encode(&record)
+}
+
 /// Decode a record, checking the version byte. `tree` and `key` name the record in errors.
 pub fn decode<T: DeserializeOwned>(
     tree: &'static str,

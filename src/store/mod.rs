@@ -54,7 +54,7 @@ struct Inner {
 
 const META_FORMAT: &[u8] = b"\0store_format";
 /// sled page cache bound (memory stays bounded whatever the outbox size).
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl Store {
     /// Open (or create) the store in `dir`.
@@ -128,7 +128,13 @@ impl Store {
     fn entry_at(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
         let k = id_key(id);
         match self.tree("outbox").get(k)? {
-            Some(v) => Ok(Some(decode("outbox", &k, &v)?)),
+            Some(v) => {
+                let mut e: OutboxEntry = decode("outbox", &k, &v)?;
+                if let Some(m) = self.tree("models").get(k)? {
+                    e.model = m.to_vec();
+                }
+                Ok(Some(e))
+            }
             None => Ok(None),
         }
     }

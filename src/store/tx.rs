@@ -17,7 +17,7 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>
 pub const TRACE_KEEP: u64 = 32;
 
 /// Tree names, in the order `Tx` expects them.
-pub(crate) const TX_TREES: [&str; 11] = [
+pub(crate) const TX_TREES: [&str; 12] = [
     "outbox",
     "by_key",
     "line_keys",
@@ -29,6 +29,7 @@ pub(crate) const TX_TREES: [&str; 11] = [
     "trace_head",
     "filtered",
     "schemes",
+    "models",
 ];
 const OUTBOX: usize = 0;
 const BY_KEY: usize = 1;
@@ -41,6 +42,8 @@ const TRACE: usize = 7;
 const TRACE_HEAD: usize = 8;
 const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
+/// Mapped models, written once per model: state changes rewrite only the small entry record.
+const MODELS: usize = 11;
 
 /// Which per-scheme counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -133,7 +136,13 @@ impl<'a> Tx<'a> {
     pub fn get_entry(&self, id: u64) -> TxResult<Option<OutboxEntry>> {
         let k = id_key(id);
         match self.t[OUTBOX].get(k)? {
-            Some(v) => Ok(Some(decode("outbox", &k, &v).map_err(abort)?)),
+            Some(v) => {
+                let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
+                if let Some(m) = self.t[MODELS].get(k)? {
+                    e.model = m.to_vec();
+                }
+                Ok(Some(e))
+            }
             None => Ok(None),
         }
     }
@@ -153,7 +162,14 @@ impl<'a> Tx<'a> {
                 ))));
             }
         }
-        self.t[OUTBOX].insert(&id_key(new.id), encode(new))?;
+        if old.map(|o| o.model != new.model).unwrap_or(true) {
+            if new.model.is_empty() {
+                self.t[MODELS].remove(&id_key(new.id))?;
+            } else {
+                self.t[MODELS].insert(&id_key(new.id), new.model.as_slice())?;
+            }
+        }
+        self.t[OUTBOX].insert(&id_key(new.id), codec::encode_entry_record(new))?;
         let new_keys = index_keys(new);
         let old_keys = old.map(index_keys);
         if old_keys.as_ref() != Some(&new_keys) {
@@ -415,6 +431,7 @@ impl Tx<'_> {
     /// Remove an entry that no index other than the dead index refers to (a change notice).
     pub fn remove_notice(&mut self, e: &OutboxEntry) -> TxResult<()> {
         self.t[OUTBOX].remove(&id_key(e.id))?;
+        self.t[MODELS].remove(&id_key(e.id))?;
         self.t[DEAD].remove(codec::dead_key(&e.scheme, e.id))?;
         self.count(&e.scheme, Counter::of(&e.state), -1);
         if e.changed_after_delivery {

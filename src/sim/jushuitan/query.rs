@@ -164,28 +164,28 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
         }
         true
     };
-    let matching: Vec<&Arc<Value>> = match (window, date_type) {
-        (Some((b, e)), 2) => docs
-            .latest()
-            .filter(|d| {
-                d["io_date"]
-                    .as_str()
-                    .and_then(parse_ms)
-                    .is_some_and(|t| t >= b * 1000 && t <= e * 1000 + 999)
-            })
-            .filter(keep)
-            .collect(),
-        (Some((b, e)), _) => docs
-            .modified_between(b * 1000, e * 1000 + 999)
-            .filter(keep)
-            .collect(),
-        (None, _) => docs.latest().filter(keep).collect(),
+    // Counted and paged without collecting the whole window: a backfill pages through windows
+    // of tens of thousands of documents.
+    let in_io_window = |d: &&Arc<Value>| match window {
+        Some((b, e)) => d["io_date"]
+            .as_str()
+            .and_then(parse_ms)
+            .is_some_and(|t| t >= b * 1000 && t <= e * 1000 + 999),
+        None => true,
     };
-    let count = matching.len();
+    let matching = || -> Box<dyn Iterator<Item = &Arc<Value>> + '_> {
+        match (window, date_type) {
+            (Some(_), 2) => Box::new(docs.latest().filter(in_io_window).filter(keep)),
+            (Some((b, e)), _) => {
+                Box::new(docs.modified_between(b * 1000, e * 1000 + 999).filter(keep))
+            }
+            (None, _) => Box::new(docs.latest().filter(keep)),
+        }
+    };
+    let count = matching().count();
     let page_count = count.div_ceil(size as usize);
     let skip = ((index - 1) as usize).saturating_mul(size as usize);
-    let datas: Vec<&Value> = matching
-        .into_iter()
+    let datas: Vec<&Value> = matching()
         .skip(skip)
         .take(size as usize)
         .map(|d| d.as_ref())
