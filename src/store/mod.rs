@@ -56,14 +56,32 @@ const META_FORMAT: &[u8] = b"\0store_format";
 /// sled page cache bound (memory stays bounded whatever the outbox size).
 const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
-impl Store {
-    /// Open (or create) the store in `dir`.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+/// Opens sled, waiting (at most 2 s) for the file lock a just-dropped handle of this process
+/// may still hold: sled releases it from a background thread after the last handle is gone.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let mut tries = 0;
+    loop {
+        let r = sled::Config::new()
             .path(dir)
             .cache_capacity(CACHE_BYTES)
             .flush_every_ms(None)
-            .open()?;
+            .open();
+        match r {
+            Err(sled::Error::Io(e))
+                if tries < 200 && e.to_string().contains("could not acquire lock") =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+impl Store {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = open_db(dir)?;
         let trees = TX_TREES
             .iter()
             .map(|n| db.open_tree(n))
