@@ -4,6 +4,7 @@
 mod client;
 mod faults;
 mod sdk;
+mod tls;
 
 pub(super) use std::collections::{HashMap, HashSet};
 pub(super) use std::time::{Duration, Instant};
