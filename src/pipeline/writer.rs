@@ -22,6 +22,7 @@ use super::delivery::{after_lookup, decide};
 use super::stats::SchemeStats;
 use super::{blocking, PipelineError, Shared};
 use crate::config::Scheme;
+use crate::sink::kingdee::{ItemResult, SinkError};
 use crate::store::{Finish, OutboxEntry};
 use crate::time::now_unix;
 
@@ -29,6 +30,8 @@ use crate::time::now_unix;
 const DUE_LOOKAHEAD: usize = 1000;
 /// Identities per reconciliation query.
 const LOOKUP_CHUNK: usize = 100;
+/// BatchSaves sent together.
+const WAVE: usize = 2;
 /// Longest pause after Kingdee failed as a whole.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
@@ -64,6 +67,14 @@ enum Pump {
     Idle,
     /// Kingdee failed as a whole; the Writer waits before trying again.
     Paused,
+}
+
+/// A batch made InFlight and ready to send.
+struct Prepared {
+    scheme: Scheme,
+    sendable: Vec<OutboxEntry>,
+    models: Vec<Value>,
+    fin: Vec<(u64, Finish)>,
 }
 
 /// The delivery logic, without actix.
@@ -223,11 +234,47 @@ impl WriteCore {
                     return Ok(Pump::Paused);
                 }
             }
-            // The oldest due entry picks the form; then one batch of that form is read (the due
-            // index is per form, so this never decodes more than a batch).
+            // Up to WAVE batches go out together: Kingdee (and our own JSON work) overlap.
+            let mut wave = Vec::with_capacity(WAVE);
+            while wave.len() < WAVE {
+                match self.next_batch(horizon).await? {
+                    Some((scheme, batch)) => wave.push(self.prepare(scheme, batch).await?),
+                    None => break,
+                }
+            }
+            if wave.is_empty() {
+                return Ok(Pump::Idle);
+            }
+            let kd = &self.shared.kd;
+            let results = futures_util::future::join_all(wave.iter().map(|p| async move {
+                if p.models.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    kd.batch_save(
+                        &p.scheme.target.form_id,
+                        &p.models,
+                        &p.scheme.target.options,
+                    )
+                    .await
+                }
+            }))
+            .await;
+            for (p, r) in wave.into_iter().zip(results) {
+                self.apply(p, r).await?;
+            }
+        }
+    }
+
+    /// The next batch to send: the oldest due entry picks the form, then one batch of that form
+    /// is read (the due index is per form, so this never decodes more than a batch).
+    async fn next_batch(
+        &mut self,
+        horizon: i64,
+    ) -> Result<Option<(Scheme, Vec<OutboxEntry>)>, PipelineError> {
+        loop {
             let first = blocking(&self.shared.store, move |s| s.due(None, horizon, 1)).await?;
             let Some(first) = first.into_iter().next() else {
-                return Ok(Pump::Idle);
+                return Ok(None);
             };
             let name = first.scheme.clone();
             let lookahead = self
@@ -264,15 +311,16 @@ impl WriteCore {
                 .filter(|e| e.scheme == name)
                 .take(scheme.target.batch_size.max(1))
                 .collect();
-            self.send_batch(&scheme, batch).await?;
+            return Ok(Some((scheme, batch)));
         }
     }
 
-    async fn send_batch(
+    /// Makes a batch InFlight (durably, before anything is sent) and parses its models.
+    async fn prepare(
         &mut self,
-        scheme: &Scheme,
+        scheme: Scheme,
         batch: Vec<OutboxEntry>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<Prepared, PipelineError> {
         let batch_id = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
         let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
         blocking(&self.shared.store, move |s| s.begin_send(&ids, batch_id)).await?;
@@ -297,14 +345,26 @@ impl WriteCore {
         }
         let st = self.shared.stats.scheme(&scheme.name);
         SchemeStats::add(&st.batches, 1);
-        let result = if models.is_empty() {
-            Ok(Vec::new())
-        } else {
-            self.shared
-                .kd
-                .batch_save(&scheme.target.form_id, &models, &scheme.target.options)
-                .await
-        };
+        Ok(Prepared {
+            scheme,
+            sendable,
+            models,
+            fin,
+        })
+    }
+
+    /// Applies a BatchSave result to the store (one transaction) and to the Writer's state.
+    async fn apply(
+        &mut self,
+        p: Prepared,
+        result: Result<Vec<ItemResult>, SinkError>,
+    ) -> Result<(), PipelineError> {
+        let Prepared {
+            scheme,
+            sendable,
+            mut fin,
+            ..
+        } = p;
         let d = decide(&sendable, result, &scheme.retry, now_unix());
         fin.extend(d.finish);
         self.count(&scheme.name, &fin);

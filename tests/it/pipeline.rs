@@ -189,7 +189,7 @@ fn crash_safety_sigkill_during_backfill() {
         docs: 3000,
         per_second: 50,
         per_minute: 3000,
-        save_latency: Duration::from_millis(40),
+        save_latency: Duration::from_millis(100),
         ..SimOpts::default()
     };
     let sims = start_sims(dir.path(), &o);
