@@ -66,7 +66,10 @@ pub struct Mapped {
     /// The source line keys (`ioi_id` of each item), in order.
     pub line_keys: Vec<String>,
     pub model: Value,
-    /// FNV-1a 64 of the serialized model.
+    /// The model serialized once, as JSON bytes (what the outbox stores and the fingerprint is
+    /// computed over).
+    pub json: Vec<u8>,
+    /// FNV-1a 64 of `json`.
     pub fingerprint: u64,
 }
 
@@ -230,12 +233,19 @@ impl Mapper {
                 }
             }
         }
-        let bytes = serde_json::to_vec(&model).unwrap_or_default();
+        let json = match serde_json::to_vec(&model) {
+            Ok(b) => b,
+            Err(e) => {
+                let msg = format!("the model cannot be written as JSON: {e}");
+                return self.fail(&key, "", &msg);
+            }
+        };
         MapOutcome::Mapped(Mapped {
             source_key: key,
             identity,
             line_keys,
-            fingerprint: fnv1a64(&bytes),
+            fingerprint: fnv1a64(&json),
+            json,
             model,
         })
     }

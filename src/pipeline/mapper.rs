@@ -36,19 +36,13 @@ struct Crashed(String);
 /// Maps one document to what the store should do with it.
 pub fn to_ingest(scheme: &Scheme, doc: &Value) -> Ingest {
     match scheme.mapper.map(doc) {
-        MapOutcome::Mapped(m) => match serde_json::to_vec(&m.model) {
-            Ok(model) => Ingest::New(NewEntry {
-                source_key: m.source_key,
-                identity: m.identity,
-                line_keys: m.line_keys,
-                model,
-                fingerprint: m.fingerprint,
-            }),
-            Err(e) => Ingest::Failed {
-                source_key: m.source_key,
-                error: format!("could not serialize the mapped model: {e}"),
-            },
-        },
+        MapOutcome::Mapped(m) => Ingest::New(NewEntry {
+            source_key: m.source_key,
+            identity: m.identity,
+            line_keys: m.line_keys,
+            model: m.json,
+            fingerprint: m.fingerprint,
+        }),
         MapOutcome::Filtered { source_key, reason } => Ingest::Filtered { source_key, reason },
         MapOutcome::Failed { source_key, error } => Ingest::Failed { source_key, error },
     }

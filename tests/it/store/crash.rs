@@ -27,15 +27,7 @@ fn crash_child() {
             .unwrap();
         println!("ACK ingest {}", keys.join(" "));
         ack_flush();
-        let ids: Vec<u64> = store
-            .due(None, i64::MAX, 8)
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .collect();
-        store
-            .begin_send(&ids, store.next_batch_id().unwrap())
-            .unwrap();
+        let ids = send_due(&store, None, 8);
         println!(
             "ACK sent {}",
             ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")

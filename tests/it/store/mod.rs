@@ -43,3 +43,18 @@ pub(super) fn st(d: &Delivery) -> St {
         Delivery::Dead { .. } => St::Dead,
     }
 }
+
+/// Takes up to `limit` due entries (of `form`, or all) and makes them InFlight in a new batch;
+/// returns their ids.
+pub(super) fn send_due(store: &Store, form: Option<&str>, limit: usize) -> Vec<u64> {
+    let ids: Vec<u64> = store
+        .due(form, i64::MAX, limit)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    store
+        .begin_send(&ids, store.next_batch_id().unwrap())
+        .unwrap();
+    ids
+}

@@ -42,15 +42,7 @@ fn perf() {
     let t = Instant::now();
     let sends = (n / 10).min(20_000) / 50;
     for _ in 0..sends {
-        let ids: Vec<u64> = store
-            .due(Some(F), i64::MAX, 50)
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .collect();
-        store
-            .begin_send(&ids, store.next_batch_id().unwrap())
-            .unwrap();
+        let ids = send_due(&store, Some(F), 50);
         let res = ids.iter().map(|&id| {
             (
                 id,
