@@ -15,7 +15,7 @@ use actix::{
     Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
 };
 use futures_util::FutureExt;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 mod reconcile;
 
@@ -72,7 +72,8 @@ enum Pump {
 struct Prepared {
     scheme: Scheme,
     sendable: Vec<OutboxEntry>,
-    models: Vec<Value>,
+    /// The stored JSON of each sendable entry, checked but not parsed into a tree.
+    models: Vec<Box<RawValue>>,
     fin: Vec<(u64, Finish)>,
 }
 
@@ -243,7 +244,10 @@ impl WriteCore {
         let mut fin = Vec::new();
         for mut e in batch {
             e.attempts += 1;
-            match serde_json::from_slice::<Value>(&e.model) {
+            let text = String::from_utf8(std::mem::take(&mut e.model))
+                .map_err(|err| err.to_string())
+                .and_then(|t| RawValue::from_string(t).map_err(|err| err.to_string()));
+            match text {
                 Ok(v) => {
                     models.push(v);
                     sendable.push(e);

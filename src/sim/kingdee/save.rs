@@ -15,6 +15,13 @@ fn text(v: Option<&Value>) -> String {
     }
 }
 
+/// Moves `key` (any case) out of an object.
+fn take_ci(v: &mut Value, key: &str) -> Option<Value> {
+    let obj = v.as_object_mut()?;
+    let k = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()?;
+    obj.remove(&k)
+}
+
 fn set_ci(obj: &mut Map<String, Value>, key: &str, v: Value) {
     let k = obj
         .keys()
@@ -35,33 +42,33 @@ pub fn failure(code: i64, msg: &str) -> Value {
 pub fn save(
     db: &mut Db,
     form: &str,
-    data: &Value,
+    mut data: Value,
     batch: bool,
     reject_duplicates: bool,
 ) -> Result<Value, String> {
     if form.trim().is_empty() {
         return Ok(failure(5, "单据标识(formid)为空"));
     }
-    let models: Vec<Value> = match get_ci(data, "Model") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(v @ Value::Object(_)) => vec![v.clone()],
+    let verify = truthy(get_ci(&data, "IsVerifyBaseDataField"));
+    let status = if truthy(get_ci(&data, "IsAutoSubmitAndAudit")) {
+        "C"
+    } else {
+        "A"
+    };
+    let models: Vec<Value> = match take_ci(&mut data, "Model") {
+        Some(Value::Array(a)) => a,
+        Some(v @ Value::Object(_)) => vec![v],
         _ => return Ok(failure(8, "data数据包中的参数Model的值不能为空。")),
     };
     if models.is_empty() {
         return Ok(failure(8, "data数据包中的参数Model的值不能为空。"));
     }
-    let verify = truthy(get_ci(data, "IsVerifyBaseDataField"));
-    let status = if truthy(get_ci(data, "IsAutoSubmitAndAudit")) {
-        "C"
-    } else {
-        "A"
-    };
     let ident = identity_field(form);
     let is_bill = ident == "FBillNo";
     let mut errors: Vec<Value> = Vec::new();
     let mut ok: Vec<Value> = Vec::new();
     let mut pending: Vec<Doc> = Vec::new();
-    for (i, m) in models.iter().enumerate() {
+    for (i, m) in models.into_iter().enumerate() {
         let clean = match validate(form, m, verify, db) {
             Ok(c) => c,
             Err(problems) => {
@@ -71,10 +78,12 @@ pub fn save(
                 continue;
             }
         };
-        let Value::Object(mut obj) = clean else {
-            continue;
-        };
-        let mut number = text(get_ci(&Value::Object(obj.clone()), ident));
+        let mut obj = clean;
+        let mut number = text(obj.get(ident).or_else(|| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(ident))
+                .map(|(_, v)| v)
+        }));
         if reject_duplicates && !number.is_empty() {
             let dup = db.exists(form, &number)
                 || pending
@@ -125,15 +134,17 @@ pub fn save(
     }
     rs.insert("IsSuccess".into(), json!(success));
     rs.insert("Errors".into(), Value::Array(errors));
-    rs.insert("SuccessEntitys".into(), Value::Array(ok.clone()));
+    let first = ok.first().map(|f| (f["Id"].clone(), f["Number"].clone()));
+    let saved = ok.len();
+    rs.insert("SuccessEntitys".into(), Value::Array(ok));
     rs.insert("SuccessMessages".into(), json!([]));
     rs.insert("MsgCode".into(), json!(if success { 0 } else { 11 }));
     let mut result = Map::new();
     result.insert("ResponseStatus".into(), Value::Object(rs));
     if !batch {
-        if let Some(first) = ok.first() {
-            result.insert("Id".into(), first["Id"].clone());
-            result.insert("Number".into(), first["Number"].clone());
+        if let Some((id, number)) = first {
+            result.insert("Id".into(), id);
+            result.insert("Number".into(), number);
         } else {
             result.insert("Id".into(), json!(""));
             result.insert("Number".into(), json!(""));
@@ -142,7 +153,7 @@ pub fn save(
     } else {
         result.insert(
             "NeedReturnData".into(),
-            Value::Array(ok.iter().map(|_| json!({})).collect()),
+            Value::Array((0..saved).map(|_| json!({})).collect()),
         );
     }
     Ok(json!({ "Result": Value::Object(result) }))

@@ -258,7 +258,7 @@ fn dispatch(st: &State, service: &str, method: &str, args: &mut Args) -> Result<
             save::save(
                 &mut db,
                 &form,
-                &data,
+                data,
                 method == "batchsave",
                 st.reject_duplicates,
             )

@@ -124,6 +124,9 @@ fn qty_of(v: &Value) -> Option<f64> {
 }
 
 fn key_in(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    if obj.contains_key(key) {
+        return Some(key.to_string());
+    }
     obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
 }
 
@@ -142,8 +145,9 @@ fn check(
     };
     for fd in fields {
         let k = key_in(obj, fd.key);
-        let value = k.as_ref().and_then(|k| obj.get(k)).cloned();
-        let present = match (fd.spec, &value) {
+        let value = k.as_ref().and_then(|k| obj.get(k));
+        let mut unresolved = false;
+        let present = match (fd.spec, value) {
             (_, None) | (_, Some(Value::Null)) => false,
             (Spec::Ref(kind), Some(v)) => match ref_number(v) {
                 None => false,
@@ -164,9 +168,7 @@ fn check(
                         continue;
                     }
                     // Unresolved number: Kingdee leaves the field empty.
-                    if let Some(k) = &k {
-                        obj.remove(k);
-                    }
+                    unresolved = true;
                     false
                 }
             },
@@ -198,6 +200,11 @@ fn check(
                 None => false,
             },
         };
+        if unresolved {
+            if let Some(k) = &k {
+                obj.remove(k);
+            }
+        }
         if !present && fd.required {
             problems.push((fd.key.to_string(), required_msg(fd.label)));
         }
@@ -217,17 +224,16 @@ pub fn normalize_date(t: &str) -> String {
 /// Validates one model of `form`; returns the cleaned model or the problems found.
 pub fn validate(
     form: &str,
-    model: &Value,
+    model: Value,
     verify_base: bool,
     db: &Db,
-) -> Result<Value, Vec<Problem>> {
-    let Value::Object(obj) = model else {
+) -> Result<Map<String, Value>, Vec<Problem>> {
+    let Value::Object(mut obj) = model else {
         return Err(vec![(
             String::new(),
             "数据包Model必须是一个JSON对象".to_string(),
         )]);
     };
-    let mut obj = obj.clone();
     let mut problems = Vec::new();
     match form.to_ascii_uppercase().as_str() {
         "SAL_RETURNSTOCK" => {
@@ -284,7 +290,7 @@ pub fn validate(
         _ => {}
     }
     if problems.is_empty() {
-        Ok(Value::Object(obj))
+        Ok(obj)
     } else {
         Err(problems)
     }

@@ -204,9 +204,19 @@ impl Client {
 
     /// One POST; returns the HTTP status and body text.
     async fn post(&self, service: &str, body: &Value, op: Op) -> Result<(u16, String), SinkError> {
-        let url = format!("{}{service}.common.kdsvc", self.inner.base);
         let bytes = serde_json::to_vec(body)
             .map_err(|e| SinkError::Permanent(format!("cannot encode the request: {e}")))?;
+        self.post_bytes(service, bytes, op).await
+    }
+
+    /// One POST of an encoded body.
+    async fn post_bytes(
+        &self,
+        service: &str,
+        bytes: Vec<u8>,
+        op: Op,
+    ) -> Result<(u16, String), SinkError> {
+        let url = format!("{}{service}.common.kdsvc", self.inner.base);
         let resp = self
             .inner
             .http
@@ -313,13 +323,26 @@ impl Client {
         body: &Value,
         op: Op,
     ) -> Result<Value, SinkError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| SinkError::Permanent(format!("cannot encode the request: {e}")))?;
+        self.call_bytes(method, bytes, op).await
+    }
+
+    /// `call` with the body already encoded.
+    pub(super) async fn call_bytes(
+        &self,
+        method: &str,
+        body: Vec<u8>,
+        op: Op,
+    ) -> Result<Value, SinkError> {
         let service = format!("{FORM_SERVICE}{method}");
         let mut relogged = false;
         loop {
             if self.uses_login() && !self.has_session() {
                 self.login().await?;
             }
-            let (status, text) = self.post(&service, body, op).await?;
+            // A resend after a new login is rare; the copy keeps `body` for it.
+            let (status, text) = self.post_bytes(&service, body.clone(), op).await?;
             match classify_reply(status, &text, op) {
                 Reply::Ok(v) => return Ok(v),
                 Reply::Failed(e) => return Err(e),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::classify::{error_text, response_status, save_results, Op};
@@ -19,22 +20,45 @@ fn query_failure(value: &Value) -> Option<SinkError> {
     )))
 }
 
+/// `{"formid": ..., "data": {<options>, "Model": [...]}}`, serialized straight from borrowed parts.
+#[derive(Serialize)]
+struct SaveBody<'a, M> {
+    formid: &'a str,
+    data: SaveData<'a, M>,
+}
+
+#[derive(Serialize)]
+struct SaveData<'a, M> {
+    #[serde(flatten)]
+    options: &'a Map<String, Value>,
+    #[serde(rename = "Model")]
+    model: &'a [M],
+}
+
 impl Client {
     /// BatchSave: one `ItemResult` per model, matched by `DIndex`. `options` (IsAutoSubmitAndAudit,
     /// IsVerifyBaseDataField, IsDeleteEntry, ...) go into the `data` object next to `Model`.
-    pub async fn batch_save(
+    /// Models are anything serializable: the Writer passes the stored JSON text as it is
+    /// (`RawValue`), so a batch is written into the request without being parsed again.
+    pub async fn batch_save<M: Serialize>(
         &self,
         form_id: &str,
-        models: &[Value],
+        models: &[M],
         options: &Map<String, Value>,
     ) -> Result<Vec<ItemResult>, SinkError> {
         if models.is_empty() {
             return Ok(Vec::new());
         }
-        let mut data = options.clone();
-        data.insert("Model".into(), Value::Array(models.to_vec()));
-        let body = json!({ "formid": form_id, "data": Value::Object(data) });
-        let value = self.call("BatchSave", &body, Op::Write).await?;
+        let body = SaveBody {
+            formid: form_id,
+            data: SaveData {
+                options,
+                model: models,
+            },
+        };
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| SinkError::Permanent(format!("cannot encode the request: {e}")))?;
+        let value = self.call_bytes("BatchSave", bytes, Op::Write).await?;
         save_results(&value, models.len())
     }
 
