@@ -20,7 +20,7 @@ impl Store {
             let (k, v) = kv?;
             let mut e: OutboxEntry = decode("outbox", &k, &v)?;
             if let Some(m) = self.tree("models").get(&k)? {
-                e.model = m.to_vec();
+                e.model = codec::unpack_model(&k, &m)?;
             }
             if k.as_ref() != codec::id_key(e.id) {
                 p.push(format!(
@@ -33,9 +33,18 @@ impl Store {
         }
         let mut counted: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut primaries: HashMap<u64, usize> = HashMap::new();
+        let mut named = Vec::new();
+        for kv in self.tree("docs").iter() {
+            let (k, v) = kv?;
+            if let Some((id, _)) = codec::doc_entry(&k, &v)? {
+                named.push((k, id));
+            }
+        }
         for kv in self.tree("by_key").iter() {
             let (k, v) = kv?;
-            let id = codec::read_id("by_key", &k, &v)?;
+            named.push((k.clone(), codec::read_id("by_key", &k, &v)?));
+        }
+        for (k, id) in named {
             *primaries.entry(id).or_default() += 1;
             match entries.get(&id) {
                 Some(e) if codec::pair(&e.scheme, &e.source_key) == k.as_ref() => {}
@@ -75,9 +84,16 @@ impl Store {
                 dead.push(codec::dead_key(&e.scheme, e.id));
             } else {
                 for lk in &e.line_keys {
-                    let k = codec::pair(&e.form_id, lk);
-                    let owner = self.tree("line_keys").get(&k)?;
-                    if owner.as_deref() != Some(&codec::id_key(e.id)[..]) {
+                    let bk = codec::line_bucket_key(&e.form_id, lk);
+                    let bucket = self.tree("line_buckets").get(&bk)?;
+                    let mut owner = codec::bucket_owner(&bk, bucket.as_deref(), lk)?;
+                    if owner.is_none() {
+                        let k = codec::pair(&e.form_id, lk);
+                        if let Some(v) = self.tree("line_keys").get(&k)? {
+                            owner = Some(codec::read_id("line_keys", &k, &v)?);
+                        }
+                    }
+                    if owner != Some(e.id) {
                         p.push(format!(
                             "live entry {} does not own its line key {lk}",
                             e.id

@@ -45,6 +45,36 @@ pub fn encode_entry_record(e: &super::types::OutboxEntry) -> Vec<u8> {
     encode(&record)
 }
 
+/// First byte of a deflate-compressed model in the `models` tree. A model stored as plain JSON
+/// (stores written before compression) starts with `{`, `[` or whitespace, never with this.
+const MODEL_DEFLATE: u8 = 0x01;
+
+/// A model's JSON as the `models` tree keeps it: raw deflate, level 1. A mapped model is a
+/// kilobyte or two of JSON with the same keys on every line; it shrinks about fourfold, and
+/// sled's memory grows with the bytes it has written.
+pub fn pack_model(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() / 3 + 8);
+    out.push(MODEL_DEFLATE);
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(json, 1));
+    out
+}
+
+/// The model JSON back from what `pack_model` (or an older ferry) stored.
+pub fn unpack_model(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    match bytes.split_first() {
+        Some((&MODEL_DEFLATE, body)) => {
+            miniz_oxide::inflate::decompress_to_vec_with_limit(body, 64 << 20).map_err(|e| {
+                StoreError::Codec {
+                    tree: "models",
+                    key: show_key(key),
+                    message: format!("compressed model does not inflate: {e:?}"),
+                }
+            })
+        }
+        _ => Ok(bytes.to_vec()),
+    }
+}
+
 /// Decode a record, checking the version byte. `tree` and `key` name the record in errors.
 pub fn decode<T: DeserializeOwned>(
     tree: &'static str,
@@ -86,6 +116,80 @@ pub fn show_key(key: &[u8]) -> String {
         }
     }
     s
+}
+
+/// Line keys share buckets: `form \0 bucket(2)`, 65,536 per form. One sled key per line made
+/// line keys most of the store's keys, and sled keeps in-memory state per 16-key leaf.
+pub fn line_bucket_key(form: &str, line_key: &str) -> Vec<u8> {
+    let mut k = prefix(form);
+    let h = crate::mapping::fnv1a64(line_key.as_bytes());
+    k.extend_from_slice(&(h as u16).to_be_bytes());
+    k
+}
+
+/// The (line key, owner id) pairs of one bucket.
+pub type LineBucket = Vec<(String, u64)>;
+
+/// The owner of `line_key` in a bucket record, if it has one.
+pub fn bucket_owner(
+    key: &[u8],
+    bucket: Option<&[u8]>,
+    line_key: &str,
+) -> Result<Option<u64>, StoreError> {
+    let Some(bytes) = bucket else {
+        return Ok(None);
+    };
+    let b: LineBucket = decode("line_buckets", key, bytes)?;
+    Ok(b.into_iter().find(|(l, _)| l == line_key).map(|(_, id)| id))
+}
+
+/// What the `docs` tree keeps per (scheme, source key): the entry that carries the document and
+/// the fingerprint last seen (what `by_key` held), and its last trace events (what `trace` and
+/// `trace_head` held). One sled key per document instead of three or more.
+#[derive(Debug, Default)]
+pub struct DocRecord {
+    pub entry: Option<(u64, u64)>,
+    pub events: Vec<super::types::TraceEvent>,
+}
+
+/// `[1 if entry][id(8)][fingerprint(8)] ++ encode(events)`.
+const DOC_HEADER: usize = 17;
+
+pub fn encode_doc(d: &DocRecord) -> Vec<u8> {
+    let (flag, (id, fp)) = match d.entry {
+        Some(e) => (1u8, e),
+        None => (0u8, (0, 0)),
+    };
+    let mut out = Vec::with_capacity(DOC_HEADER + 64 * d.events.len());
+    out.push(flag);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&fp.to_be_bytes());
+    out.extend_from_slice(&encode(&d.events));
+    out
+}
+
+/// The entry part of a doc record, without decoding the events.
+pub fn doc_entry(key: &[u8], bytes: &[u8]) -> Result<Option<(u64, u64)>, StoreError> {
+    if bytes.len() < DOC_HEADER {
+        return Err(StoreError::Codec {
+            tree: "docs",
+            key: show_key(key),
+            message: format!("record of {} bytes is shorter than its header", bytes.len()),
+        });
+    }
+    if bytes[0] == 0 {
+        return Ok(None);
+    }
+    Ok(Some((
+        read_id("docs", key, &bytes[1..9])?,
+        read_id("docs", key, &bytes[9..17])?,
+    )))
+}
+
+pub fn decode_doc(key: &[u8], bytes: &[u8]) -> Result<DocRecord, StoreError> {
+    let entry = doc_entry(key, bytes)?;
+    let events = decode("docs", key, &bytes[DOC_HEADER..])?;
+    Ok(DocRecord { entry, events })
 }
 
 pub fn id_key(id: u64) -> [u8; 8] {
@@ -166,6 +270,18 @@ mod tests {
         a: u64,
         b: String,
         c: Vec<u8>,
+    }
+
+    #[test]
+    fn models_pack_and_legacy_plain_json_reads() {
+        let json = br#"{"FBillNo":"JST-1","FEntity":[{"FMaterialId":{"FNumber":"A"}},{"FMaterialId":{"FNumber":"B"}}]}"#;
+        let packed = pack_model(json);
+        assert_eq!(packed[0], MODEL_DEFLATE);
+        assert!(packed.len() < json.len());
+        assert_eq!(unpack_model(b"k", &packed).unwrap(), json.to_vec());
+        assert_eq!(unpack_model(b"k", json).unwrap(), json.to_vec());
+        let err = unpack_model(b"k", &[MODEL_DEFLATE, 0xff, 0x00]).unwrap_err();
+        assert!(err.to_string().contains("models"), "{err}");
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Store {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v)?;
                 if let Some(m) = self.tree("models").get(k)? {
-                    e.model = m.to_vec();
+                    e.model = codec::unpack_model(&k, &m)?;
                 }
                 Ok(Some(e))
             }
@@ -165,6 +165,11 @@ impl Store {
     /// The entry of a (scheme, source key), if it has one.
     pub fn find(&self, scheme: &str, source_key: &str) -> Result<Option<OutboxEntry>, StoreError> {
         let k = pair(scheme, source_key);
+        if let Some(v) = self.tree("docs").get(&k)? {
+            if let Some((id, _)) = codec::doc_entry(&k, &v)? {
+                return self.entry_at(id);
+            }
+        }
         match self.tree("by_key").get(&k)? {
             Some(v) => self.entry_at(codec::read_id("by_key", &k, &v)?),
             None => Ok(None),
@@ -257,9 +262,14 @@ impl Store {
 
     /// The trace of a (scheme, source key): its last `TRACE_KEEP` events, oldest first.
     pub fn trace(&self, scheme: &str, source_key: &str) -> Result<Vec<TraceEvent>, StoreError> {
-        let mut p = pair(scheme, source_key);
+        let key = pair(scheme, source_key);
+        let mut out: Vec<TraceEvent> = match self.tree("docs").get(&key)? {
+            Some(v) => codec::decode_doc(&key, &v)?.events,
+            None => Vec::new(),
+        };
+        // Events an older ferry wrote one per record under `key \0 n`.
+        let mut p = key;
         p.push(0);
-        let mut out = Vec::new();
         for kv in self.tree("trace").scan_prefix(&p) {
             let (k, v) = kv?;
             if k.len() == p.len() + 1 {
@@ -267,6 +277,8 @@ impl Store {
             }
         }
         out.sort_by_key(|e| e.seq);
+        let excess = out.len().saturating_sub(TRACE_KEEP as usize);
+        out.drain(..excess);
         Ok(out)
     }
 

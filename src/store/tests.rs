@@ -303,6 +303,56 @@ fn line_key_conflict_makes_a_dead_letter() {
     ));
 }
 
+/// An entry an older ferry indexed in `by_key` is still found, deduplicated and re-indexed.
+#[test]
+fn legacy_by_key_still_names_its_entry() {
+    let (_d, s) = open();
+    ingest(&s, vec![doc("1", &[], 11)]);
+    let id = s.find(S, "1").unwrap().unwrap().id;
+    let k = codec::pair(S, "1");
+    s.tree("docs").remove(&k).unwrap();
+    let mut v = id.to_be_bytes().to_vec();
+    v.extend_from_slice(&11u64.to_be_bytes());
+    s.tree("by_key").insert(k.as_slice(), v).unwrap();
+    ok(&s);
+    assert_eq!(s.find(S, "1").unwrap().unwrap().id, id);
+    let r = ingest(&s, vec![doc("1", &[], 11)]);
+    assert_eq!((r.new, r.unchanged), (0, 1));
+    let r = ingest(&s, vec![doc("1", &[], 12)]);
+    assert_eq!((r.new, r.updated_pending), (0, 1));
+    assert!(s.tree("by_key").get(&k).unwrap().is_none());
+    assert_eq!(s.find(S, "1").unwrap().unwrap().id, id);
+}
+
+/// Line keys an older ferry stored one per key in `line_keys` still own their lines; a change
+/// that drops the line releases it, and a later claim lands in the buckets.
+#[test]
+fn legacy_line_keys_still_own_their_lines() {
+    let (_d, s) = open();
+    ingest(&s, vec![doc("1", &["a"], 11)]);
+    let id1 = s.find(S, "1").unwrap().unwrap().id;
+    // Move the claim of "a" from its bucket to the old layout.
+    let bk = codec::line_bucket_key(F, "a");
+    s.tree("line_buckets").remove(&bk).unwrap();
+    s.tree("line_keys")
+        .insert(codec::pair(F, "a"), &codec::id_key(id1))
+        .unwrap();
+    ok(&s);
+    let r = s
+        .ingest(S, F, vec![doc("2", &["a"], 12)], OnChange::Record)
+        .unwrap();
+    assert_eq!((r.new, r.line_key_conflicts), (0, 1));
+    // Document 1 drops line "a" while still pending: the old record goes, "a" is free.
+    ingest(&s, vec![doc("1", &["z"], 13)]);
+    assert!(s
+        .tree("line_keys")
+        .get(codec::pair(F, "a"))
+        .unwrap()
+        .is_none());
+    let r = ingest(&s, vec![doc("3", &["a"], 14)]);
+    assert_eq!((r.new, r.line_key_conflicts), (1, 0));
+}
+
 #[test]
 fn line_key_conflict_within_one_page() {
     let (_d, s) = open();
@@ -399,6 +449,45 @@ fn trace_is_bounded() {
     assert_eq!(t.len(), TRACE_KEEP as usize);
     assert_eq!(t.last().unwrap().seq, 49);
     assert!(t.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+}
+
+/// A store written before traces became one record per key: events under `key \0 n` and a
+/// `trace_head`. They still read, new events continue the numbering, the model reads plain.
+#[test]
+fn legacy_trace_records_and_plain_models_still_read() {
+    let (_d, s) = open();
+    let key = codec::pair(S, "9");
+    for seq in 0..2u64 {
+        let mut k = key.clone();
+        k.extend_from_slice(&[0, seq as u8]);
+        let ev = TraceEvent {
+            seq,
+            at: 100 + seq as i64,
+            entry: None,
+            kind: TraceKind::Filtered {
+                reason: format!("old {seq}"),
+            },
+        };
+        s.tree("trace").insert(k, codec::encode(&ev)).unwrap();
+    }
+    s.tree("trace_head")
+        .insert(key.as_slice(), &2u64.to_be_bytes())
+        .unwrap();
+    s.ingest(S, F, vec![doc("9", &[], 7)], OnChange::Record)
+        .unwrap();
+    let t = s.trace(S, "9").unwrap();
+    let seqs: Vec<u64> = t.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![0, 1, 2], "{t:?}");
+    assert!(matches!(t[2].kind, TraceKind::Ingested { .. }));
+    // A model stored as plain JSON by an older ferry.
+    let id = s.find(S, "9").unwrap().unwrap().id;
+    s.tree("models")
+        .insert(codec::id_key(id), br#"{"plain":true}"#.as_slice())
+        .unwrap();
+    assert_eq!(
+        s.get(id).unwrap().unwrap().model,
+        br#"{"plain":true}"#.to_vec()
+    );
 }
 
 #[test]

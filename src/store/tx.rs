@@ -17,7 +17,7 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>
 pub const TRACE_KEEP: u64 = 32;
 
 /// Tree names, in the order `Tx` expects them.
-pub(crate) const TX_TREES: [&str; 12] = [
+pub(crate) const TX_TREES: [&str; 14] = [
     "outbox",
     "by_key",
     "line_keys",
@@ -30,6 +30,8 @@ pub(crate) const TX_TREES: [&str; 12] = [
     "filtered",
     "schemes",
     "models",
+    "line_buckets",
+    "docs",
 ];
 const OUTBOX: usize = 0;
 const BY_KEY: usize = 1;
@@ -44,6 +46,12 @@ const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
 const MODELS: usize = 11;
+/// Line key owners, bucketed (`codec::line_bucket_key`). `LINE_KEYS` (one key per line) is
+/// what older ferries wrote: still read, emptied as lines are claimed or released.
+const LINE_BUCKETS: usize = 12;
+/// Per source document: its entry and fingerprint, and its trace (`codec::DocRecord`).
+/// `BY_KEY`, `TRACE` and `TRACE_HEAD` are what older ferries wrote: still read.
+const DOCS: usize = 13;
 
 /// Which per-scheme counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -139,7 +147,7 @@ impl<'a> Tx<'a> {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
                 if let Some(m) = self.t[MODELS].get(k)? {
-                    e.model = m.to_vec();
+                    e.model = codec::unpack_model(&k, &m).map_err(abort)?;
                 }
                 Ok(Some(e))
             }
@@ -166,7 +174,7 @@ impl<'a> Tx<'a> {
             if new.model.is_empty() {
                 self.t[MODELS].remove(&id_key(new.id))?;
             } else {
-                self.t[MODELS].insert(&id_key(new.id), new.model.as_slice())?;
+                self.t[MODELS].insert(&id_key(new.id), codec::pack_model(&new.model))?;
             }
         }
         self.t[OUTBOX].insert(&id_key(new.id), codec::encode_entry_record(new))?;
@@ -243,6 +251,11 @@ impl<'a> Tx<'a> {
     /// `(entry id, fingerprint last seen)` of a (scheme, source key).
     pub fn by_key(&self, scheme: &str, source_key: &str) -> TxResult<Option<(u64, u64)>> {
         let k = pair(scheme, source_key);
+        if let Some(v) = self.t[DOCS].get(&k)? {
+            if let Some(e) = codec::doc_entry(&k, &v).map_err(abort)? {
+                return Ok(Some(e));
+            }
+        }
         match self.t[BY_KEY].get(&k)? {
             Some(v) if v.len() == 16 => {
                 let id = codec::read_id("by_key", &k, &v).map_err(abort)?;
@@ -258,11 +271,22 @@ impl<'a> Tx<'a> {
     }
 
     pub fn set_by_key(&self, scheme: &str, source_key: &str, id: u64, fp: u64) -> TxResult<()> {
-        let mut v = [0u8; 16];
-        v[..8].copy_from_slice(&id.to_be_bytes());
-        v[8..].copy_from_slice(&fp.to_be_bytes());
-        self.t[BY_KEY].insert(pair(scheme, source_key), &v)?;
+        let k = pair(scheme, source_key);
+        let mut d = self.doc(&k)?;
+        d.entry = Some((id, fp));
+        self.t[DOCS].insert(k.as_slice(), codec::encode_doc(&d))?;
+        if self.t[BY_KEY].get(&k)?.is_some() {
+            self.t[BY_KEY].remove(k)?;
+        }
         Ok(())
+    }
+
+    /// The doc record of `key` (empty if none).
+    fn doc(&self, key: &[u8]) -> TxResult<codec::DocRecord> {
+        match self.t[DOCS].get(key)? {
+            Some(v) => codec::decode_doc(key, &v).map_err(abort),
+            None => Ok(codec::DocRecord::default()),
+        }
     }
 
     /// Remember that a scheme writes to a form (for `schemes()` and `due(None, ..)`).
@@ -291,7 +315,8 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Append a trace event, keeping the last `TRACE_KEEP` per (scheme, source key).
+    /// Append a trace event, keeping the last `TRACE_KEEP` per (scheme, source key), in the
+    /// key's doc record.
     pub fn trace(
         &self,
         scheme: &str,
@@ -299,22 +324,25 @@ impl<'a> Tx<'a> {
         entry: Option<u64>,
         kind: TraceKind,
     ) -> TxResult<()> {
-        let head_key = pair(scheme, source_key);
-        let seq = match self.t[TRACE_HEAD].get(&head_key)? {
-            Some(v) => codec::read_id("trace_head", &head_key, &v).map_err(abort)?,
-            None => 0,
+        let key = pair(scheme, source_key);
+        let mut d = self.doc(&key)?;
+        let seq = match d.events.last() {
+            Some(last) => last.seq + 1,
+            // A key traced by an older ferry continues its numbering.
+            None => match self.t[TRACE_HEAD].get(&key)? {
+                Some(v) => codec::read_id("trace_head", &key, &v).map_err(abort)?,
+                None => 0,
+            },
         };
-        self.t[TRACE_HEAD].insert(head_key.as_slice(), &(seq + 1).to_be_bytes())?;
-        let mut k = head_key;
-        k.push(0);
-        k.push((seq % TRACE_KEEP) as u8);
-        let ev = TraceEvent {
+        d.events.push(TraceEvent {
             seq,
             at: self.now,
             entry,
             kind,
-        };
-        self.t[TRACE].insert(k, encode(&ev))?;
+        });
+        let excess = d.events.len().saturating_sub(TRACE_KEEP as usize);
+        d.events.drain(..excess);
+        self.t[DOCS].insert(key, codec::encode_doc(&d))?;
         Ok(())
     }
 
@@ -323,27 +351,26 @@ impl<'a> Tx<'a> {
     pub fn claim_lines(&self, e: &OutboxEntry) -> TxResult<Option<Conflict>> {
         let mut to_claim = Vec::with_capacity(e.line_keys.len());
         for lk in &e.line_keys {
-            let k = pair(&e.form_id, lk);
-            if let Some(v) = self.t[LINE_KEYS].get(&k)? {
-                let owner = codec::read_id("line_keys", &k, &v).map_err(abort)?;
-                if owner == e.id {
-                    continue;
-                }
-                if let Some(o) = self.get_entry(owner)? {
-                    if !matches!(o.state, Delivery::Dead { .. }) {
-                        return Ok(Some(Conflict {
-                            line_key: lk.clone(),
-                            other_id: o.id,
-                            other_source_key: o.source_key,
-                            other_state: o.state.name(),
-                        }));
+            match self.line_owner(&e.form_id, lk)? {
+                Some(owner) if owner == e.id => continue,
+                Some(owner) => {
+                    if let Some(o) = self.get_entry(owner)? {
+                        if !matches!(o.state, Delivery::Dead { .. }) {
+                            return Ok(Some(Conflict {
+                                line_key: lk.clone(),
+                                other_id: o.id,
+                                other_source_key: o.source_key,
+                                other_state: o.state.name(),
+                            }));
+                        }
                     }
                 }
+                None => {}
             }
-            to_claim.push(k);
+            to_claim.push(lk);
         }
-        for k in to_claim {
-            self.t[LINE_KEYS].insert(k, &id_key(e.id))?;
+        for lk in to_claim {
+            self.set_line_owner(&e.form_id, lk, Some(e.id))?;
         }
         Ok(None)
     }
@@ -351,12 +378,46 @@ impl<'a> Tx<'a> {
     /// Give up the line keys `e` owns that are not in `keep`.
     pub fn release_lines(&self, e: &OutboxEntry, keep: &[String]) -> TxResult<()> {
         for lk in e.line_keys.iter().filter(|lk| !keep.contains(lk)) {
-            let k = pair(&e.form_id, lk);
-            if let Some(v) = self.t[LINE_KEYS].get(&k)? {
-                if codec::read_id("line_keys", &k, &v).map_err(abort)? == e.id {
-                    self.t[LINE_KEYS].remove(k)?;
-                }
+            if self.line_owner(&e.form_id, lk)? == Some(e.id) {
+                self.set_line_owner(&e.form_id, lk, None)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Which entry owns a line key of `form`.
+    fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
+        let bk = codec::line_bucket_key(form, lk);
+        let bucket = self.t[LINE_BUCKETS].get(&bk)?;
+        if let Some(id) = codec::bucket_owner(&bk, bucket.as_deref(), lk).map_err(abort)? {
+            return Ok(Some(id));
+        }
+        let k = pair(form, lk);
+        match self.t[LINE_KEYS].get(&k)? {
+            Some(v) => Ok(Some(codec::read_id("line_keys", &k, &v).map_err(abort)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Make `owner` the owner of a line key (`None`: nobody).
+    fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
+        let bk = codec::line_bucket_key(form, lk);
+        let mut bucket: codec::LineBucket = match self.t[LINE_BUCKETS].get(&bk)? {
+            Some(v) => decode("line_buckets", &bk, &v).map_err(abort)?,
+            None => Vec::new(),
+        };
+        bucket.retain(|(l, _)| l != lk);
+        if let Some(id) = owner {
+            bucket.push((lk.to_string(), id));
+        }
+        if bucket.is_empty() {
+            self.t[LINE_BUCKETS].remove(bk)?;
+        } else {
+            self.t[LINE_BUCKETS].insert(bk, encode(&bucket))?;
+        }
+        let legacy = pair(form, lk);
+        if self.t[LINE_KEYS].get(&legacy)?.is_some() {
+            self.t[LINE_KEYS].remove(legacy)?;
         }
         Ok(())
     }
@@ -396,6 +457,10 @@ impl Tx<'_> {
     /// The latest trace event of a (scheme, source key), to avoid repeating the same event.
     pub fn last_trace(&self, scheme: &str, source_key: &str) -> TxResult<Option<TraceKind>> {
         let head_key = pair(scheme, source_key);
+        if let Some(last) = self.doc(&head_key)?.events.pop() {
+            return Ok(Some(last.kind));
+        }
+        // Written by an older ferry: one record per event, numbered by `trace_head`.
         let Some(v) = self.t[TRACE_HEAD].get(&head_key)? else {
             return Ok(None);
         };
