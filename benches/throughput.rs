@@ -134,6 +134,3 @@ fn ferry_bench_config(
     std::fs::write(&path, toml::to_string(&t).expect("toml")).expect("write");
     path
 }
-
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
