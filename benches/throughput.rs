@@ -23,6 +23,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    if std::env::var("FERRY_LOG").is_ok() {
+        ferry::cli::logging::init_console("info");
+    }
     let realistic = std::env::var("FERRY_BENCH_REALISTIC").is_ok();
     let docs = env_u64("FERRY_BENCH_DOCS", if realistic { 1500 } else { 5000 }) as u32;
     let (per_second, per_minute) = if realistic {

@@ -233,10 +233,26 @@ pub fn literal_lookup_names(source: &str) -> Vec<String> {
 
 /// Converts a script result to JSON (`()` is null).
 pub fn to_json(d: &Dynamic) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    // Scalars directly (most script results): the serde route costs several allocations.
     if d.is_unit() {
-        return Ok(serde_json::Value::Null);
+        return Ok(Value::Null);
     }
-    rhai::serde::from_dynamic::<serde_json::Value>(d).map_err(|e| e.to_string())
+    if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        return Ok(Value::String(s.as_str().to_string()));
+    }
+    if let Ok(b) = d.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = d.as_int() {
+        return Ok(Value::from(i));
+    }
+    if let Ok(f) = d.as_float() {
+        if let Some(n) = serde_json::Number::from_f64(f) {
+            return Ok(Value::Number(n));
+        }
+    }
+    rhai::serde::from_dynamic::<Value>(d).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! Sends:  `MapPage` to the Mapper with `send().await` (a slow store or Kingdee slows fetching);
 //!         the checkpoint goes to the store only after every page of a window was acknowledged.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ use crate::time::{format_beijing, now_unix};
 
 /// Pages in one window before we suspect the server of looping.
 const MAX_PAGES_PER_WINDOW: u32 = 20_000;
+/// Pages handed to the Mapper and not yet stored, while the next page is fetched.
+const PAGES_AHEAD: usize = 2;
 /// Times a window is paged again when its document count moved while we paged.
 const MAX_RESCANS: u32 = 3;
 
@@ -129,10 +132,11 @@ impl FetchCore {
             let mut first_count: Option<u64> = None;
             let mut moved = false;
             let mut index = 1u32;
-            // One page is mapped and stored while the next is fetched; pages are still stored
-            // in order (the next is handed over only after the previous one is in the store).
-            let mut storing: Option<actix::dev::Request<Mapper, MapPage>> = None;
+            // Up to PAGES_AHEAD pages are mapped and stored while the next is fetched; the
+            // Mapper stores them in the order they are handed over.
+            let mut storing: VecDeque<actix::dev::Request<Mapper, MapPage>> = VecDeque::new();
             loop {
+                let asked = std::time::Instant::now();
                 let page = self
                     .shared
                     .jst
@@ -148,16 +152,19 @@ impl FetchCore {
                     (Some(a), Some(b)) if a != b && a != u64::MAX => moved = true,
                     _ => {}
                 }
+                tracing::debug!(scheme = %s.name, page = index, docs = page.items.len(), ms = asked.elapsed().as_millis() as u64, "page fetched");
                 SchemeStats::add(&stats.pages, 1);
                 SchemeStats::add(&stats.fetched, page.items.len() as u64);
                 let has_next = page.has_next && !page.items.is_empty();
-                if let Some(previous) = storing.take() {
-                    previous
-                        .await
-                        .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
+                while storing.len() >= PAGES_AHEAD {
+                    if let Some(previous) = storing.pop_front() {
+                        previous
+                            .await
+                            .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
+                    }
                 }
                 if !page.items.is_empty() {
-                    storing = Some(self.mapper.send(MapPage {
+                    storing.push_back(self.mapper.send(MapPage {
                         scheme: self.scheme,
                         items: page.items,
                     }));
@@ -175,7 +182,7 @@ impl FetchCore {
                     });
                 }
             }
-            if let Some(previous) = storing.take() {
+            while let Some(previous) = storing.pop_front() {
                 previous
                     .await
                     .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;

@@ -3,6 +3,8 @@
 //! Takes:  `MapPage` from a Fetcher: filter (precondition), map to Kingdee models, dedupe and
 //!         store the page in one atomic, flushed store transaction; replies with the ingest
 //!         report only once the page is durable (the Fetcher then may advance its checkpoint).
+//!         Pages are mapped as they arrive (a page maps while the one before it is stored) but
+//!         stored strictly in arrival order.
 //!         `Crashed` (from itself): a handler panicked; stop so the supervisor restarts us.
 //! Sends:  `Wake` to the Writer (`try_send`: a full mailbox means a wake-up is already queued).
 
@@ -14,6 +16,7 @@ use actix::{
 };
 use futures_util::FutureExt;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::stats::SchemeStats;
 use super::writer::{Wake, Writer};
@@ -55,23 +58,43 @@ pub fn store_on_change(policy: &OnChange) -> store::OnChange {
     }
 }
 
-/// Maps and stores one page on the blocking pool (mapping is CPU work, storing is disk work:
-/// neither should hold up the actors' thread).
-pub async fn map_and_store(
+/// Maps one page on the blocking pool (CPU work that should not hold up the actors' thread).
+pub async fn map_page(
     shared: &Arc<Shared>,
     scheme_idx: usize,
     items: Vec<Value>,
+) -> Result<Vec<Ingest>, PipelineError> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let scheme = &shared.config.schemes[scheme_idx];
+        let t0 = std::time::Instant::now();
+        let ingests: Vec<Ingest> = items.iter().map(|d| to_ingest(scheme, d)).collect();
+        tracing::debug!(scheme = %scheme.name, docs = items.len(), ms = t0.elapsed().as_millis() as u64, "page mapped");
+        ingests
+    })
+    .await
+    .map_err(|e| PipelineError::Join(e.to_string()))
+}
+
+/// Stores one mapped page (one transaction, flushed) on the blocking pool and counts it.
+pub async fn store_page(
+    shared: &Arc<Shared>,
+    scheme_idx: usize,
+    ingests: Vec<Ingest>,
 ) -> Result<IngestReport, PipelineError> {
     let shared2 = shared.clone();
     let report = tokio::task::spawn_blocking(move || {
         let scheme = &shared2.config.schemes[scheme_idx];
-        let ingests: Vec<Ingest> = items.iter().map(|d| to_ingest(scheme, d)).collect();
-        shared2.store.ingest(
+        let t0 = std::time::Instant::now();
+        let n = ingests.len();
+        let r = shared2.store.ingest(
             &scheme.name,
             &scheme.target.form_id,
             ingests,
             store_on_change(&scheme.on_change),
-        )
+        );
+        tracing::debug!(scheme = %scheme.name, docs = n, ms = t0.elapsed().as_millis() as u64, "page stored");
+        r
     })
     .await
     .map_err(|e| PipelineError::Join(e.to_string()))??;
@@ -94,6 +117,9 @@ pub struct Mapper {
     shared: Arc<Shared>,
     writer: Addr<Writer>,
     mailbox: usize,
+    /// Resolves (or is dropped) when the page handed over last has been stored or has failed:
+    /// the next page stores only after it.
+    stored_last: Option<oneshot::Receiver<()>>,
 }
 
 impl Mapper {
@@ -102,6 +128,7 @@ impl Mapper {
             shared,
             writer,
             mailbox,
+            stored_last: None,
         }
     }
 }
@@ -127,9 +154,20 @@ impl Handler<MapPage> for Mapper {
         let shared = self.shared.clone();
         let writer = self.writer.clone();
         let me = ctx.address();
+        let (stored, stored_rx) = oneshot::channel::<()>();
+        let before = self.stored_last.replace(stored_rx);
         Box::pin(async move {
-            let work = map_and_store(&shared, msg.scheme, msg.items);
-            match AssertUnwindSafe(work).catch_unwind().await {
+            let work = async {
+                let ingests = map_page(&shared, msg.scheme, msg.items).await?;
+                if let Some(before) = before {
+                    // Ok or dropped: either way the previous page is no longer being stored.
+                    let _ = before.await;
+                }
+                store_page(&shared, msg.scheme, ingests).await
+            };
+            let outcome = AssertUnwindSafe(work).catch_unwind().await;
+            drop(stored);
+            match outcome {
                 Ok(Ok(report)) => {
                     if report.new + report.updated_pending > 0 {
                         let _ = writer.try_send(Wake);

@@ -53,10 +53,40 @@ const MODEL_DEFLATE: u8 = 0x01;
 /// kilobyte or two of JSON with the same keys on every line; it shrinks about fourfold, and
 /// sled's memory grows with the bytes it has written.
 pub fn pack_model(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len() / 3 + 8);
-    out.push(MODEL_DEFLATE);
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(json, 1));
-    out
+    use miniz_oxide::deflate::core::{
+        compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    };
+    thread_local! {
+        // A compressor is ~300 KB of tables: set up once per thread, reset per model.
+        static COMPRESSOR: std::cell::RefCell<Box<CompressorOxide>> = std::cell::RefCell::new(
+            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(1, -15, 0))),
+        );
+    }
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = vec![0u8; json.len() / 2 + 64];
+        out[0] = MODEL_DEFLATE;
+        let (mut pos, mut input) = (1usize, json);
+        loop {
+            let (status, read, wrote) =
+                compress(&mut c, input, &mut out[pos..], TDEFLFlush::Finish);
+            pos += wrote;
+            input = &input[read.min(input.len())..];
+            match status {
+                TDEFLStatus::Done => {
+                    out.truncate(pos);
+                    return out;
+                }
+                TDEFLStatus::Okay => {
+                    let len = out.len();
+                    out.resize(len * 2, 0);
+                }
+                // Only on misuse of the API; keep the model readable, uncompressed.
+                _ => return json.to_vec(),
+            }
+        }
+    })
 }
 
 /// The model JSON back from what `pack_model` (or an older ferry) stored.
@@ -280,6 +310,17 @@ mod tests {
         assert!(packed.len() < json.len());
         assert_eq!(unpack_model(b"k", &packed).unwrap(), json.to_vec());
         assert_eq!(unpack_model(b"k", json).unwrap(), json.to_vec());
+        // Incompressible input makes the output outgrow its first buffer.
+        let mut x: u64 = 7;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect();
+        assert_eq!(unpack_model(b"k", &pack_model(&noise)).unwrap(), noise);
         let err = unpack_model(b"k", &[MODEL_DEFLATE, 0xff, 0x00]).unwrap_err();
         assert!(err.to_string().contains("models"), "{err}");
     }

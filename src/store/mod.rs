@@ -15,6 +15,7 @@ mod check;
 mod codec;
 mod error;
 mod ingest;
+mod records;
 #[cfg(test)]
 mod tests;
 mod transitions;
@@ -50,6 +51,8 @@ struct Inner {
     checkpoints: sled::Tree,
     meta: sled::Tree,
     write: Mutex<()>,
+    /// The store has records in an older ferry's layout (see `Tx::legacy`).
+    legacy: bool,
 }
 
 const META_FORMAT: &[u8] = b"\0store_format";
@@ -86,6 +89,10 @@ impl Store {
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut legacy = false;
+        for name in ["by_key", "trace_head", "line_keys"] {
+            legacy |= !db.open_tree(name)?.is_empty();
+        }
         let store = Store {
             inner: Arc::new(Inner {
                 checkpoints: db.open_tree("checkpoints")?,
@@ -93,6 +100,7 @@ impl Store {
                 trees,
                 db,
                 write: Mutex::new(()),
+                legacy,
             }),
         };
         match store.inner.meta.get(META_FORMAT)? {
@@ -121,6 +129,15 @@ impl Store {
 
     /// Run one transaction over the `Tx` trees, then flush.
     fn run<A>(&self, f: impl Fn(&mut Tx) -> TxResult<A>) -> Result<A, StoreError> {
+        self.run_packed(&[], f)
+    }
+
+    /// `run` with models already compressed (`codec::pack_model`) for `put_entry` to use.
+    fn run_packed<A>(
+        &self,
+        packed: &[(&[u8], Vec<u8>)],
+        f: impl Fn(&mut Tx) -> TxResult<A>,
+    ) -> Result<A, StoreError> {
         let now = crate::time::now_unix();
         let out = {
             let _w = self.inner.write.lock();
@@ -128,9 +145,9 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|t: &Vec<TransactionalTree>| {
-                    let mut tx = Tx::new(t, now);
+                    let mut tx = Tx::new(t, now, self.inner.legacy, packed);
                     let a = f(&mut tx)?;
-                    tx.commit_counters()?;
+                    tx.commit()?;
                     Ok(a)
                 })?
         };

@@ -8,6 +8,13 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, s)
 }
 
+/// Reopens the store in `dir` (records written behind its back in an older layout are noticed
+/// at open).
+fn reopen(dir: &tempfile::TempDir, s: Store) -> Store {
+    drop(s);
+    Store::open(dir.path()).unwrap()
+}
+
 fn doc(key: &str, lines: &[&str], fp: u64) -> Ingest {
     Ingest::New(NewEntry {
         source_key: key.into(),
@@ -306,7 +313,7 @@ fn line_key_conflict_makes_a_dead_letter() {
 /// An entry an older ferry indexed in `by_key` is still found, deduplicated and re-indexed.
 #[test]
 fn legacy_by_key_still_names_its_entry() {
-    let (_d, s) = open();
+    let (d, s) = open();
     ingest(&s, vec![doc("1", &[], 11)]);
     let id = s.find(S, "1").unwrap().unwrap().id;
     let k = codec::pair(S, "1");
@@ -314,6 +321,7 @@ fn legacy_by_key_still_names_its_entry() {
     let mut v = id.to_be_bytes().to_vec();
     v.extend_from_slice(&11u64.to_be_bytes());
     s.tree("by_key").insert(k.as_slice(), v).unwrap();
+    let s = reopen(&d, s);
     ok(&s);
     assert_eq!(s.find(S, "1").unwrap().unwrap().id, id);
     let r = ingest(&s, vec![doc("1", &[], 11)]);
@@ -328,7 +336,7 @@ fn legacy_by_key_still_names_its_entry() {
 /// that drops the line releases it, and a later claim lands in the buckets.
 #[test]
 fn legacy_line_keys_still_own_their_lines() {
-    let (_d, s) = open();
+    let (d, s) = open();
     ingest(&s, vec![doc("1", &["a"], 11)]);
     let id1 = s.find(S, "1").unwrap().unwrap().id;
     // Move the claim of "a" from its bucket to the old layout.
@@ -337,6 +345,7 @@ fn legacy_line_keys_still_own_their_lines() {
     s.tree("line_keys")
         .insert(codec::pair(F, "a"), &codec::id_key(id1))
         .unwrap();
+    let s = reopen(&d, s);
     ok(&s);
     let r = s
         .ingest(S, F, vec![doc("2", &["a"], 12)], OnChange::Record)
@@ -455,7 +464,7 @@ fn trace_is_bounded() {
 /// `trace_head`. They still read, new events continue the numbering, the model reads plain.
 #[test]
 fn legacy_trace_records_and_plain_models_still_read() {
-    let (_d, s) = open();
+    let (d, s) = open();
     let key = codec::pair(S, "9");
     for seq in 0..2u64 {
         let mut k = key.clone();
@@ -473,6 +482,7 @@ fn legacy_trace_records_and_plain_models_still_read() {
     s.tree("trace_head")
         .insert(key.as_slice(), &2u64.to_be_bytes())
         .unwrap();
+    let s = reopen(&d, s);
     s.ingest(S, F, vec![doc("9", &[], 7)], OnChange::Record)
         .unwrap();
     let t = s.trace(S, "9").unwrap();
@@ -488,6 +498,20 @@ fn legacy_trace_records_and_plain_models_still_read() {
         s.get(id).unwrap().unwrap().model,
         br#"{"plain":true}"#.to_vec()
     );
+    // A model kept inside the outbox record (before the `models` tree) survives transitions.
+    let mut e = s.get(id).unwrap().unwrap();
+    e.model = br#"{"inline":1}"#.to_vec();
+    s.tree("models").remove(codec::id_key(id)).unwrap();
+    s.tree("outbox")
+        .insert(codec::id_key(id), codec::encode(&e))
+        .unwrap();
+    send(&s, id);
+    s.finish(vec![(id, Finish::Pending)]).unwrap();
+    assert_eq!(
+        s.get(id).unwrap().unwrap().model,
+        br#"{"inline":1}"#.to_vec()
+    );
+    assert!(s.tree("models").get(codec::id_key(id)).unwrap().is_some());
 }
 
 #[test]

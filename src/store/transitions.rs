@@ -23,12 +23,13 @@ fn is_notice(tx: &Tx, e: &OutboxEntry) -> TxResult<bool> {
 }
 
 impl Store {
-    /// Pending/Retry → InFlight in batch `batch`, attempts + 1. Returns the updated entries.
+    /// Pending/Retry → InFlight in batch `batch`, attempts + 1. Returns the updated entries,
+    /// without their models (the caller read those with `due`).
     pub fn begin_send(&self, ids: &[u64], batch: u64) -> Result<Vec<OutboxEntry>, StoreError> {
         self.run(|tx| {
             let mut out = Vec::with_capacity(ids.len());
             for &id in ids {
-                let old = tx.entry(id)?;
+                let old = tx.entry_meta(id)?;
                 if !old.state.is_unsent() {
                     return Err(invalid(&old, "InFlight"));
                 }
@@ -55,7 +56,7 @@ impl Store {
     pub fn finish(&self, results: Vec<(u64, Finish)>) -> Result<(), StoreError> {
         self.run(|tx| {
             for (id, f) in &results {
-                let old = tx.entry(*id)?;
+                let old = tx.entry_meta(*id)?;
                 let (state, kind) = match f {
                     Finish::Delivered { kingdee_id, number } => (
                         Delivery::Delivered {

@@ -3,13 +3,15 @@
 //! with the outbox entries. Every state change goes through `put_entry`, which derives the index
 //! keys and counter deltas from the old and new entry, so indexes cannot drift from entries.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{self, decode, encode, id_key, pair};
+use super::codec::{self, decode, id_key, pair};
 use super::error::StoreError;
-use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
+use super::records::Records;
+use super::types::{Delivery, OutboxEntry};
 
 pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -33,25 +35,25 @@ pub(crate) const TX_TREES: [&str; 14] = [
     "line_buckets",
     "docs",
 ];
-const OUTBOX: usize = 0;
-const BY_KEY: usize = 1;
-const LINE_KEYS: usize = 2;
+pub(super) const OUTBOX: usize = 0;
+pub(super) const BY_KEY: usize = 1;
+pub(super) const LINE_KEYS: usize = 2;
 const DUE: usize = 3;
 const INFLIGHT: usize = 4;
 const DEAD: usize = 5;
 const COUNTERS: usize = 6;
-const TRACE: usize = 7;
-const TRACE_HEAD: usize = 8;
+pub(super) const TRACE: usize = 7;
+pub(super) const TRACE_HEAD: usize = 8;
 const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
 const MODELS: usize = 11;
 /// Line key owners, bucketed (`codec::line_bucket_key`). `LINE_KEYS` (one key per line) is
 /// what older ferries wrote: still read, emptied as lines are claimed or released.
-const LINE_BUCKETS: usize = 12;
+pub(super) const LINE_BUCKETS: usize = 12;
 /// Per source document: its entry and fingerprint, and its trace (`codec::DocRecord`).
 /// `BY_KEY`, `TRACE` and `TRACE_HEAD` are what older ferries wrote: still read.
-const DOCS: usize = 13;
+pub(super) const DOCS: usize = 13;
 
 /// Which per-scheme counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,17 +125,33 @@ fn index_keys(e: &OutboxEntry) -> IndexKeys {
 }
 
 pub(crate) struct Tx<'a> {
-    t: &'a [TransactionalTree],
+    pub(super) t: &'a [TransactionalTree],
     pub now: i64,
     deltas: BTreeMap<(String, Counter), i64>,
+    /// Whether the store has records in the layouts of older ferries (`by_key`, `trace_head`,
+    /// `line_keys`): only then are those trees consulted.
+    pub(super) legacy: bool,
+    /// Models compressed before the transaction (outside the write lock): (JSON, packed).
+    packed: &'a [(&'a [u8], Vec<u8>)],
+    /// Doc records and line buckets read in this transaction, decoded once and written back
+    /// once at `commit` (a page touches the same records several times).
+    pub(super) cache: RefCell<Records>,
 }
 
 impl<'a> Tx<'a> {
-    pub fn new(t: &'a [TransactionalTree], now: i64) -> Self {
+    pub fn new(
+        t: &'a [TransactionalTree],
+        now: i64,
+        legacy: bool,
+        packed: &'a [(&'a [u8], Vec<u8>)],
+    ) -> Self {
         Tx {
             t,
             now,
             deltas: BTreeMap::new(),
+            legacy,
+            packed,
+            cache: RefCell::new(Records::default()),
         }
     }
 
@@ -160,6 +178,17 @@ impl<'a> Tx<'a> {
             .ok_or_else(|| abort(StoreError::NotFound(id)))
     }
 
+    /// An entry without its model (state changes that keep the model need not inflate it):
+    /// `model` is empty, or the plain JSON of a store older than the `models` tree. Pass it
+    /// as `old` to `put_entry` with a `new` derived from it, and the model stays as stored.
+    pub fn entry_meta(&self, id: u64) -> TxResult<OutboxEntry> {
+        let k = id_key(id);
+        match self.t[OUTBOX].get(k)? {
+            Some(v) => decode("outbox", &k, &v).map_err(abort),
+            None => Err(abort(StoreError::NotFound(id))),
+        }
+    }
+
     /// Write `new` (replacing `old`), moving index keys and counters accordingly.
     pub fn put_entry(&mut self, old: Option<&OutboxEntry>, new: &OutboxEntry) -> TxResult<()> {
         if let Some(o) = old {
@@ -170,12 +199,21 @@ impl<'a> Tx<'a> {
                 ))));
             }
         }
-        if old.map(|o| o.model != new.model).unwrap_or(true) {
-            if new.model.is_empty() {
-                self.t[MODELS].remove(&id_key(new.id))?;
-            } else {
-                self.t[MODELS].insert(&id_key(new.id), codec::pack_model(&new.model))?;
-            }
+        let changed = old.map(|o| o.model != new.model).unwrap_or(true);
+        let k = id_key(new.id);
+        if changed && new.model.is_empty() {
+            self.t[MODELS].remove(&k)?;
+        } else if !new.model.is_empty() && (changed || self.t[MODELS].get(k)?.is_none()) {
+            // Also a model a store older than the `models` tree kept inside the record, which
+            // `encode_entry_record` no longer writes there.
+            match self
+                .packed
+                .iter()
+                .find(|(json, _)| *json == new.model.as_slice())
+            {
+                Some((_, packed)) => self.t[MODELS].insert(&k, packed.as_slice())?,
+                None => self.t[MODELS].insert(&k, codec::pack_model(&new.model))?,
+            };
         }
         self.t[OUTBOX].insert(&id_key(new.id), codec::encode_entry_record(new))?;
         let new_keys = index_keys(new);
@@ -233,7 +271,9 @@ impl<'a> Tx<'a> {
     }
 
     /// Apply the counter deltas; call once at the end of the transaction.
-    pub fn commit_counters(&mut self) -> TxResult<()> {
+    /// Writes back the cached records and the counter deltas; the last step of a transaction.
+    pub fn commit(&mut self) -> TxResult<()> {
+        self.write_back()?;
         for ((scheme, c), delta) in std::mem::take(&mut self.deltas) {
             if delta == 0 {
                 continue;
@@ -246,47 +286,6 @@ impl<'a> Tx<'a> {
             self.t[COUNTERS].insert(k, &(cur + delta).to_be_bytes())?;
         }
         Ok(())
-    }
-
-    /// `(entry id, fingerprint last seen)` of a (scheme, source key).
-    pub fn by_key(&self, scheme: &str, source_key: &str) -> TxResult<Option<(u64, u64)>> {
-        let k = pair(scheme, source_key);
-        if let Some(v) = self.t[DOCS].get(&k)? {
-            if let Some(e) = codec::doc_entry(&k, &v).map_err(abort)? {
-                return Ok(Some(e));
-            }
-        }
-        match self.t[BY_KEY].get(&k)? {
-            Some(v) if v.len() == 16 => {
-                let id = codec::read_id("by_key", &k, &v).map_err(abort)?;
-                let fp = codec::read_id("by_key", &k, &v[8..]).map_err(abort)?;
-                Ok(Some((id, fp)))
-            }
-            Some(_) => Err(abort(StoreError::Corrupt(format!(
-                "by_key {}: bad value length",
-                codec::show_key(&k)
-            )))),
-            None => Ok(None),
-        }
-    }
-
-    pub fn set_by_key(&self, scheme: &str, source_key: &str, id: u64, fp: u64) -> TxResult<()> {
-        let k = pair(scheme, source_key);
-        let mut d = self.doc(&k)?;
-        d.entry = Some((id, fp));
-        self.t[DOCS].insert(k.as_slice(), codec::encode_doc(&d))?;
-        if self.t[BY_KEY].get(&k)?.is_some() {
-            self.t[BY_KEY].remove(k)?;
-        }
-        Ok(())
-    }
-
-    /// The doc record of `key` (empty if none).
-    fn doc(&self, key: &[u8]) -> TxResult<codec::DocRecord> {
-        match self.t[DOCS].get(key)? {
-            Some(v) => codec::decode_doc(key, &v).map_err(abort),
-            None => Ok(codec::DocRecord::default()),
-        }
     }
 
     /// Remember that a scheme writes to a form (for `schemes()` and `due(None, ..)`).
@@ -314,185 +313,13 @@ impl<'a> Tx<'a> {
         }
         Ok(())
     }
-
-    /// Append a trace event, keeping the last `TRACE_KEEP` per (scheme, source key), in the
-    /// key's doc record.
-    pub fn trace(
-        &self,
-        scheme: &str,
-        source_key: &str,
-        entry: Option<u64>,
-        kind: TraceKind,
-    ) -> TxResult<()> {
-        let key = pair(scheme, source_key);
-        let mut d = self.doc(&key)?;
-        let seq = match d.events.last() {
-            Some(last) => last.seq + 1,
-            // A key traced by an older ferry continues its numbering.
-            None => match self.t[TRACE_HEAD].get(&key)? {
-                Some(v) => codec::read_id("trace_head", &key, &v).map_err(abort)?,
-                None => 0,
-            },
-        };
-        d.events.push(TraceEvent {
-            seq,
-            at: self.now,
-            entry,
-            kind,
-        });
-        let excess = d.events.len().saturating_sub(TRACE_KEEP as usize);
-        d.events.drain(..excess);
-        self.t[DOCS].insert(key, codec::encode_doc(&d))?;
-        Ok(())
-    }
-
-    /// Check that no other live (non-Dead) entry of the same form owns one of `e`'s line keys,
-    /// then claim them all for `e`. On conflict nothing is claimed and the conflict is returned.
-    pub fn claim_lines(&self, e: &OutboxEntry) -> TxResult<Option<Conflict>> {
-        let mut to_claim = Vec::with_capacity(e.line_keys.len());
-        for lk in &e.line_keys {
-            match self.line_owner(&e.form_id, lk)? {
-                Some(owner) if owner == e.id => continue,
-                Some(owner) => {
-                    if let Some(o) = self.get_entry(owner)? {
-                        if !matches!(o.state, Delivery::Dead { .. }) {
-                            return Ok(Some(Conflict {
-                                line_key: lk.clone(),
-                                other_id: o.id,
-                                other_source_key: o.source_key,
-                                other_state: o.state.name(),
-                            }));
-                        }
-                    }
-                }
-                None => {}
-            }
-            to_claim.push(lk);
-        }
-        for lk in to_claim {
-            self.set_line_owner(&e.form_id, lk, Some(e.id))?;
-        }
-        Ok(None)
-    }
-
-    /// Give up the line keys `e` owns that are not in `keep`.
-    pub fn release_lines(&self, e: &OutboxEntry, keep: &[String]) -> TxResult<()> {
-        for lk in e.line_keys.iter().filter(|lk| !keep.contains(lk)) {
-            if self.line_owner(&e.form_id, lk)? == Some(e.id) {
-                self.set_line_owner(&e.form_id, lk, None)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Which entry owns a line key of `form`.
-    fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
-        let bk = codec::line_bucket_key(form, lk);
-        let bucket = self.t[LINE_BUCKETS].get(&bk)?;
-        if let Some(id) = codec::bucket_owner(&bk, bucket.as_deref(), lk).map_err(abort)? {
-            return Ok(Some(id));
-        }
-        let k = pair(form, lk);
-        match self.t[LINE_KEYS].get(&k)? {
-            Some(v) => Ok(Some(codec::read_id("line_keys", &k, &v).map_err(abort)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Make `owner` the owner of a line key (`None`: nobody).
-    fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
-        let bk = codec::line_bucket_key(form, lk);
-        let mut bucket: codec::LineBucket = match self.t[LINE_BUCKETS].get(&bk)? {
-            Some(v) => decode("line_buckets", &bk, &v).map_err(abort)?,
-            None => Vec::new(),
-        };
-        bucket.retain(|(l, _)| l != lk);
-        if let Some(id) = owner {
-            bucket.push((lk.to_string(), id));
-        }
-        if bucket.is_empty() {
-            self.t[LINE_BUCKETS].remove(bk)?;
-        } else {
-            self.t[LINE_BUCKETS].insert(bk, encode(&bucket))?;
-        }
-        let legacy = pair(form, lk);
-        if self.t[LINE_KEYS].get(&legacy)?.is_some() {
-            self.t[LINE_KEYS].remove(legacy)?;
-        }
-        Ok(())
-    }
 }
 
 pub(crate) fn read_i64(tree: &'static str, key: &[u8], v: &[u8]) -> Result<i64, StoreError> {
     codec::read_id(tree, key, v).map(|u| u as i64)
 }
 
-/// A line key owned by another live entry.
-pub(crate) struct Conflict {
-    pub line_key: String,
-    pub other_id: u64,
-    pub other_source_key: String,
-    pub other_state: &'static str,
-}
-
-impl Conflict {
-    pub fn message(&self) -> String {
-        format!(
-            "line key {} already belongs to document {} (entry {}, {}); not posted twice",
-            self.line_key, self.other_source_key, self.other_id, self.other_state
-        )
-    }
-
-    pub fn into_error(self, id: u64) -> StoreError {
-        StoreError::LineKeyConflict {
-            id,
-            line_key: self.line_key,
-            other_id: self.other_id,
-            other_source_key: self.other_source_key,
-        }
-    }
-}
-
 impl Tx<'_> {
-    /// The latest trace event of a (scheme, source key), to avoid repeating the same event.
-    pub fn last_trace(&self, scheme: &str, source_key: &str) -> TxResult<Option<TraceKind>> {
-        let head_key = pair(scheme, source_key);
-        if let Some(last) = self.doc(&head_key)?.events.pop() {
-            return Ok(Some(last.kind));
-        }
-        // Written by an older ferry: one record per event, numbered by `trace_head`.
-        let Some(v) = self.t[TRACE_HEAD].get(&head_key)? else {
-            return Ok(None);
-        };
-        let seq = codec::read_id("trace_head", &head_key, &v).map_err(abort)?;
-        let Some(prev) = seq.checked_sub(1) else {
-            return Ok(None);
-        };
-        let mut k = head_key;
-        k.push(0);
-        k.push((prev % TRACE_KEEP) as u8);
-        match self.t[TRACE].get(&k)? {
-            Some(v) => Ok(Some(
-                decode::<TraceEvent>("trace", &k, &v).map_err(abort)?.kind,
-            )),
-            None => Ok(None),
-        }
-    }
-
-    /// Trace `kind` unless it is exactly the latest event already.
-    pub fn trace_once(
-        &self,
-        scheme: &str,
-        source_key: &str,
-        entry: Option<u64>,
-        kind: TraceKind,
-    ) -> TxResult<()> {
-        if self.last_trace(scheme, source_key)?.as_ref() != Some(&kind) {
-            self.trace(scheme, source_key, entry, kind)?;
-        }
-        Ok(())
-    }
-
     /// Remove an entry that no index other than the dead index refers to (a change notice).
     pub fn remove_notice(&mut self, e: &OutboxEntry) -> TxResult<()> {
         self.t[OUTBOX].remove(&id_key(e.id))?;

@@ -160,6 +160,7 @@ impl WriteCore {
                 return Ok(Pump::Idle);
             }
             let kd = &self.shared.kd;
+            let sent = Instant::now();
             let results = futures_util::future::join_all(wave.iter().map(|p| async move {
                 if p.models.is_empty() {
                     Ok(Vec::new())
@@ -173,9 +174,15 @@ impl WriteCore {
                 }
             }))
             .await;
+            let answered = sent.elapsed();
             for (p, r) in wave.into_iter().zip(results) {
                 self.apply(p, r).await?;
             }
+            tracing::debug!(
+                save_ms = answered.as_millis() as u64,
+                apply_ms = (sent.elapsed() - answered).as_millis() as u64,
+                "wave done"
+            );
         }
     }
 

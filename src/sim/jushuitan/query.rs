@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::state::{parse_ms, Docs};
+use super::state::{Docs, SimDoc};
 use crate::time::parse_beijing;
 
 pub const INOUT_MAX_PAGE_SIZE: i64 = 50;
@@ -138,27 +138,24 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
             )
         }
     };
-    let keep = |d: &&Arc<Value>| -> bool {
+    let keep = |d: &&Arc<SimDoc>| -> bool {
         if let Some(t) = &types {
-            if !d["type"].as_str().is_some_and(|x| t.iter().any(|y| y == x)) {
+            if !d.kind.as_ref().is_some_and(|x| t.contains(x)) {
                 return false;
             }
         }
         if let Some(s) = &status {
-            if d["status"].as_str() != Some(s.as_str()) {
+            if d.status.as_ref() != Some(s) {
                 return false;
             }
         }
         if let Some(ids) = &io_ids {
-            if !d["io_id"].as_i64().is_some_and(|i| ids.contains(&i)) {
+            if !ids.contains(&d.io_id) {
                 return false;
             }
         }
         if let Some(ids) = &so_ids {
-            if !d["so_id"]
-                .as_str()
-                .is_some_and(|x| ids.iter().any(|y| y == x))
-            {
+            if !d.so_id.as_ref().is_some_and(|x| ids.contains(x)) {
                 return false;
             }
         }
@@ -166,14 +163,13 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
     };
     // Counted and paged without collecting the whole window: a backfill pages through windows
     // of tens of thousands of documents.
-    let in_io_window = |d: &&Arc<Value>| match window {
-        Some((b, e)) => d["io_date"]
-            .as_str()
-            .and_then(parse_ms)
+    let in_io_window = |d: &&Arc<SimDoc>| match window {
+        Some((b, e)) => d
+            .io_date_ms
             .is_some_and(|t| t >= b * 1000 && t <= e * 1000 + 999),
         None => true,
     };
-    let matching = || -> Box<dyn Iterator<Item = &Arc<Value>> + '_> {
+    let matching = || -> Box<dyn Iterator<Item = &Arc<SimDoc>> + '_> {
         match (window, date_type) {
             (Some(_), 2) => Box::new(docs.latest().filter(in_io_window).filter(keep)),
             (Some((b, e)), _) => {
@@ -188,7 +184,7 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
     let datas: Vec<&Value> = matching()
         .skip(skip)
         .take(size as usize)
-        .map(|d| d.as_ref())
+        .map(|d| &d.value)
         .collect();
     let data = InoutData {
         page_index: index,

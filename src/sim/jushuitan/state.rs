@@ -34,11 +34,36 @@ fn io_id_of(doc: &Value) -> Option<i64> {
     }
 }
 
+/// One document version, with the fields queries filter on read out once (a backfill pages
+/// through windows of thousands of documents, filtering the whole window for every page).
+pub struct SimDoc {
+    pub value: Value,
+    pub io_id: i64,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub so_id: Option<String>,
+    pub io_date_ms: Option<i64>,
+}
+
+impl SimDoc {
+    fn new(value: Value, io_id: i64) -> SimDoc {
+        let text = |k: &str| value[k].as_str().map(str::to_string);
+        SimDoc {
+            io_id,
+            kind: text("type"),
+            status: text("status"),
+            so_id: text("so_id"),
+            io_date_ms: value["io_date"].as_str().and_then(parse_ms),
+            value,
+        }
+    }
+}
+
 /// Documents: versions per io_id and the latest version of each, ordered by (modified, io_id).
 #[derive(Default)]
 pub struct Docs {
-    versions: HashMap<i64, Vec<(i64, Arc<Value>)>>,
-    latest: BTreeMap<(i64, i64), Arc<Value>>,
+    versions: HashMap<i64, Vec<(i64, Arc<SimDoc>)>>,
+    latest: BTreeMap<(i64, i64), Arc<SimDoc>>,
 }
 
 impl Docs {
@@ -50,7 +75,7 @@ impl Docs {
             .as_str()
             .and_then(parse_ms)
             .ok_or_else(|| format!("document {io_id}: `modified` is not a time"))?;
-        let doc = Arc::new(doc);
+        let doc = Arc::new(SimDoc::new(doc, io_id));
         let list = self.versions.entry(io_id).or_default();
         if let Some(&(last, _)) = list.last() {
             self.latest.remove(&(last, io_id));
@@ -68,7 +93,7 @@ impl Docs {
         &self,
         begin_ms: i64,
         end_ms: i64,
-    ) -> impl Iterator<Item = &Arc<Value>> {
+    ) -> impl Iterator<Item = &Arc<SimDoc>> {
         let range = if begin_ms <= end_ms {
             (begin_ms, i64::MIN)..=(end_ms, i64::MAX)
         } else {
@@ -78,14 +103,14 @@ impl Docs {
     }
 
     /// All latest versions in (modified, io_id) order.
-    pub fn latest(&self) -> impl Iterator<Item = &Arc<Value>> {
+    pub fn latest(&self) -> impl Iterator<Item = &Arc<SimDoc>> {
         self.latest.values()
     }
 
     /// Every document as of `now` (unix seconds): its latest version modified at or before it.
     pub fn at(&self, now: i64) -> Vec<Value> {
         let limit = now.saturating_mul(1000).saturating_add(999);
-        let mut out: Vec<(i64, i64, &Arc<Value>)> = self
+        let mut out: Vec<(i64, i64, &Arc<SimDoc>)> = self
             .versions
             .iter()
             .filter_map(|(io, list)| {
@@ -96,7 +121,7 @@ impl Docs {
             })
             .collect();
         out.sort_by_key(|(m, io, _)| (*m, *io));
-        out.into_iter().map(|(_, _, d)| (**d).clone()).collect()
+        out.into_iter().map(|(_, _, d)| d.value.clone()).collect()
     }
 }
 

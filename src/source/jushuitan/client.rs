@@ -138,7 +138,7 @@ impl Client {
         biz.insert("page_size".into(), Value::from(page_size));
         let biz = Value::Object(biz).to_string();
         let env = self.business(&call, &api_path(api), &biz).await?;
-        parse::page(&env.data, list_key, page_index, page_size)
+        parse::page(env.data, list_key, page_index, page_size)
             .map_err(|message| SourceError::Malformed { call, message })
     }
 

@@ -66,7 +66,7 @@ pub fn excerpt(body: &[u8]) -> String {
 pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
     let root: Value =
         serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {:?}", excerpt(body)))?;
-    let Value::Object(obj) = &root else {
+    let Value::Object(mut obj) = root else {
         return Err(format!("not a JSON object: {:?}", excerpt(body)));
     };
     let code = match obj.get("code") {
@@ -81,17 +81,23 @@ pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
+    // Moved out, not copied: a page is tens of kilobytes of documents.
     let data = match obj.get("data") {
-        Some(d @ Value::Object(_)) => d.clone(),
-        _ => root.clone(),
+        Some(Value::Object(_)) => obj.remove("data").unwrap_or(Value::Null),
+        _ => Value::Object(obj),
     };
     Ok(Envelope { code, msg, data })
 }
 
 /// The page inside a successful answer.
-pub fn page(data: &Value, list_key: &str, page_index: u32, page_size: u32) -> Result<Page, String> {
-    let items = match data.get(list_key) {
-        Some(Value::Array(a)) => a.clone(),
+pub fn page(
+    mut data: Value,
+    list_key: &str,
+    page_index: u32,
+    page_size: u32,
+) -> Result<Page, String> {
+    let items = match data.get_mut(list_key) {
+        Some(Value::Array(a)) => std::mem::take(a),
         Some(Value::Null) | None => Vec::new(),
         Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
         Some(other) => {
@@ -157,7 +163,7 @@ mod tests {
     fn strings_for_numbers_and_flags() {
         let e = envelope(br#"{"code":"0","msg":null,"data":{"page_index":"1","has_next":"1","data_count":"123","datas":[{"a":1}]}}"#).unwrap();
         assert_eq!(e.code, 0);
-        let p = page(&e.data, "datas", 1, 50).unwrap();
+        let p = page(e.data, "datas", 1, 50).unwrap();
         assert!(p.has_next);
         assert_eq!(p.data_count, Some(123));
         assert_eq!(p.items.len(), 1);
@@ -168,19 +174,19 @@ mod tests {
             (json!(true), true),
         ] {
             let d = json!({"has_next": v, "datas": []});
-            assert_eq!(page(&d, "datas", 1, 50).unwrap().has_next, want);
+            assert_eq!(page(d, "datas", 1, 50).unwrap().has_next, want);
         }
     }
 
     #[test]
     fn missing_fields_and_flat_envelope() {
         let d = json!({"page_index": 2, "page_count": 3});
-        let p = page(&d, "datas", 2, 50).unwrap();
+        let p = page(d, "datas", 2, 50).unwrap();
         assert!(p.has_next && p.items.is_empty() && p.data_count.is_none());
         let e =
             envelope(br#"{"issuccess":true,"shops":[{"shop_id":1}],"has_next":false}"#).unwrap();
-        assert_eq!(page(&e.data, "shops", 1, 100).unwrap().items.len(), 1);
-        assert!(page(&json!({"datas": {"x": 1}}), "datas", 1, 50).is_err());
+        assert_eq!(page(e.data, "shops", 1, 100).unwrap().items.len(), 1);
+        assert!(page(json!({"datas": {"x": 1}}), "datas", 1, 50).is_err());
     }
 
     #[test]

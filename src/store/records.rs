@@ -1,0 +1,296 @@
+//! Per-document records inside a transaction: the `docs` record of a (scheme, source key) (its
+//! entry, fingerprint and trace) and the line-key buckets. Each record a transaction touches is
+//! decoded once, changed in memory and written back once by `Tx::commit`; a page of fifty
+//! documents otherwise decodes and re-encodes the same records several times under the
+//! store's write lock. Records in an older ferry's layout (`by_key`, `trace` + `trace_head`,
+//! `line_keys`) are read when `Tx::legacy` says the store has any, and removed when rewritten.
+
+use std::collections::HashMap;
+
+use super::codec::{self, decode, encode, pair, DocRecord, LineBucket};
+use super::error::StoreError;
+use super::tx::{
+    abort, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, TRACE, TRACE_HEAD, TRACE_KEEP,
+};
+use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
+
+/// Records decoded in this transaction; `true` = changed, to be written back.
+#[derive(Default)]
+pub(crate) struct Records {
+    docs: HashMap<Vec<u8>, (DocRecord, bool)>,
+    buckets: HashMap<Vec<u8>, (LineBucket, bool)>,
+}
+
+/// A line key owned by another live entry.
+pub(crate) struct Conflict {
+    pub line_key: String,
+    pub other_id: u64,
+    pub other_source_key: String,
+    pub other_state: &'static str,
+}
+
+impl Conflict {
+    pub fn message(&self) -> String {
+        format!(
+            "line key {} already belongs to document {} (entry {}, {}); not posted twice",
+            self.line_key, self.other_source_key, self.other_id, self.other_state
+        )
+    }
+
+    pub fn into_error(self, id: u64) -> StoreError {
+        StoreError::LineKeyConflict {
+            id,
+            line_key: self.line_key,
+            other_id: self.other_id,
+            other_source_key: self.other_source_key,
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Runs `f` on the doc record of `key` (empty if none); `write`: it changes the record.
+    fn with_doc<R>(
+        &self,
+        key: &[u8],
+        write: bool,
+        f: impl FnOnce(&mut DocRecord) -> R,
+    ) -> TxResult<R> {
+        let mut cache = self.cache.borrow_mut();
+        if !cache.docs.contains_key(key) {
+            let d = match self.t[DOCS].get(key)? {
+                Some(v) => codec::decode_doc(key, &v).map_err(abort)?,
+                None => DocRecord::default(),
+            };
+            cache.docs.insert(key.to_vec(), (d, false));
+        }
+        match cache.docs.get_mut(key) {
+            Some((d, dirty)) => {
+                *dirty |= write;
+                Ok(f(d))
+            }
+            None => Err(abort(StoreError::Corrupt("doc record cache".into()))),
+        }
+    }
+
+    /// Runs `f` on the line bucket `key` (empty if none); `write`: it changes the bucket.
+    fn with_bucket<R>(
+        &self,
+        key: &[u8],
+        write: bool,
+        f: impl FnOnce(&mut LineBucket) -> R,
+    ) -> TxResult<R> {
+        let mut cache = self.cache.borrow_mut();
+        if !cache.buckets.contains_key(key) {
+            let b: LineBucket = match self.t[LINE_BUCKETS].get(key)? {
+                Some(v) => decode("line_buckets", key, &v).map_err(abort)?,
+                None => Vec::new(),
+            };
+            cache.buckets.insert(key.to_vec(), (b, false));
+        }
+        match cache.buckets.get_mut(key) {
+            Some((b, dirty)) => {
+                *dirty |= write;
+                Ok(f(b))
+            }
+            None => Err(abort(StoreError::Corrupt("line bucket cache".into()))),
+        }
+    }
+
+    /// Writes the changed records back into their trees.
+    pub(super) fn write_back(&self) -> TxResult<()> {
+        let cache = std::mem::take(&mut *self.cache.borrow_mut());
+        for (k, (d, dirty)) in cache.docs {
+            if dirty {
+                self.t[DOCS].insert(k, codec::encode_doc(&d))?;
+            }
+        }
+        for (k, (b, dirty)) in cache.buckets {
+            if !dirty {
+                continue;
+            }
+            if b.is_empty() {
+                self.t[LINE_BUCKETS].remove(k)?;
+            } else {
+                self.t[LINE_BUCKETS].insert(k, encode(&b))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `(entry id, fingerprint last seen)` of a (scheme, source key).
+    pub fn by_key(&self, scheme: &str, source_key: &str) -> TxResult<Option<(u64, u64)>> {
+        let k = pair(scheme, source_key);
+        if let Some(e) = self.with_doc(&k, false, |d| d.entry)? {
+            return Ok(Some(e));
+        }
+        if !self.legacy {
+            return Ok(None);
+        }
+        match self.t[BY_KEY].get(&k)? {
+            Some(v) if v.len() == 16 => {
+                let id = codec::read_id("by_key", &k, &v).map_err(abort)?;
+                let fp = codec::read_id("by_key", &k, &v[8..]).map_err(abort)?;
+                Ok(Some((id, fp)))
+            }
+            Some(_) => Err(abort(StoreError::Corrupt(format!(
+                "by_key {}: bad value length",
+                codec::show_key(&k)
+            )))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set_by_key(&self, scheme: &str, source_key: &str, id: u64, fp: u64) -> TxResult<()> {
+        let k = pair(scheme, source_key);
+        self.with_doc(&k, true, |d| d.entry = Some((id, fp)))?;
+        if self.legacy && self.t[BY_KEY].get(&k)?.is_some() {
+            self.t[BY_KEY].remove(k)?;
+        }
+        Ok(())
+    }
+
+    /// Append a trace event, keeping the last `TRACE_KEEP` per (scheme, source key), in the
+    /// key's doc record.
+    pub fn trace(
+        &self,
+        scheme: &str,
+        source_key: &str,
+        entry: Option<u64>,
+        kind: TraceKind,
+    ) -> TxResult<()> {
+        let key = pair(scheme, source_key);
+        let seq = match self.with_doc(&key, false, |d| d.events.last().map(|e| e.seq))? {
+            Some(last) => last + 1,
+            None if !self.legacy => 0,
+            // A key traced by an older ferry continues its numbering.
+            None => match self.t[TRACE_HEAD].get(&key)? {
+                Some(v) => codec::read_id("trace_head", &key, &v).map_err(abort)?,
+                None => 0,
+            },
+        };
+        let event = TraceEvent {
+            seq,
+            at: self.now,
+            entry,
+            kind,
+        };
+        self.with_doc(&key, true, |d| {
+            d.events.push(event);
+            let excess = d.events.len().saturating_sub(TRACE_KEEP as usize);
+            d.events.drain(..excess);
+        })
+    }
+
+    /// The latest trace event of a (scheme, source key), to avoid repeating the same event.
+    pub fn last_trace(&self, scheme: &str, source_key: &str) -> TxResult<Option<TraceKind>> {
+        let head_key = pair(scheme, source_key);
+        let last = self.with_doc(&head_key, false, |d| {
+            d.events.last().map(|e| e.kind.clone())
+        })?;
+        if last.is_some() || !self.legacy {
+            return Ok(last);
+        }
+        // Written by an older ferry: one record per event, numbered by `trace_head`.
+        let Some(v) = self.t[TRACE_HEAD].get(&head_key)? else {
+            return Ok(None);
+        };
+        let seq = codec::read_id("trace_head", &head_key, &v).map_err(abort)?;
+        let Some(prev) = seq.checked_sub(1) else {
+            return Ok(None);
+        };
+        let mut k = head_key;
+        k.push(0);
+        k.push((prev % TRACE_KEEP) as u8);
+        match self.t[TRACE].get(&k)? {
+            Some(v) => Ok(Some(
+                decode::<TraceEvent>("trace", &k, &v).map_err(abort)?.kind,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Trace `kind` unless it is exactly the latest event already.
+    pub fn trace_once(
+        &self,
+        scheme: &str,
+        source_key: &str,
+        entry: Option<u64>,
+        kind: TraceKind,
+    ) -> TxResult<()> {
+        if self.last_trace(scheme, source_key)?.as_ref() != Some(&kind) {
+            self.trace(scheme, source_key, entry, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Check that no other live (non-Dead) entry of the same form owns one of `e`'s line keys,
+    /// then claim them all for `e`. On conflict nothing is claimed and the conflict is returned.
+    pub fn claim_lines(&self, e: &OutboxEntry) -> TxResult<Option<Conflict>> {
+        let mut to_claim = Vec::with_capacity(e.line_keys.len());
+        for lk in &e.line_keys {
+            match self.line_owner(&e.form_id, lk)? {
+                Some(owner) if owner == e.id => continue,
+                Some(owner) => {
+                    if let Some(o) = self.get_entry(owner)? {
+                        if !matches!(o.state, Delivery::Dead { .. }) {
+                            return Ok(Some(Conflict {
+                                line_key: lk.clone(),
+                                other_id: o.id,
+                                other_source_key: o.source_key,
+                                other_state: o.state.name(),
+                            }));
+                        }
+                    }
+                }
+                None => {}
+            }
+            to_claim.push(lk);
+        }
+        for lk in to_claim {
+            self.set_line_owner(&e.form_id, lk, Some(e.id))?;
+        }
+        Ok(None)
+    }
+
+    /// Give up the line keys `e` owns that are not in `keep`.
+    pub fn release_lines(&self, e: &OutboxEntry, keep: &[String]) -> TxResult<()> {
+        for lk in e.line_keys.iter().filter(|lk| !keep.contains(lk)) {
+            if self.line_owner(&e.form_id, lk)? == Some(e.id) {
+                self.set_line_owner(&e.form_id, lk, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which entry owns a line key of `form`.
+    fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
+        let bk = codec::line_bucket_key(form, lk);
+        let owner = self.with_bucket(&bk, false, |b| {
+            b.iter().find(|(l, _)| l == lk).map(|(_, id)| *id)
+        })?;
+        if owner.is_some() || !self.legacy {
+            return Ok(owner);
+        }
+        let k = pair(form, lk);
+        match self.t[LINE_KEYS].get(&k)? {
+            Some(v) => Ok(Some(codec::read_id("line_keys", &k, &v).map_err(abort)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Make `owner` the owner of a line key (`None`: nobody).
+    fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
+        let bk = codec::line_bucket_key(form, lk);
+        self.with_bucket(&bk, true, |b| {
+            b.retain(|(l, _)| l != lk);
+            if let Some(id) = owner {
+                b.push((lk.to_string(), id));
+            }
+        })?;
+        let legacy = pair(form, lk);
+        if self.legacy && self.t[LINE_KEYS].get(&legacy)?.is_some() {
+            self.t[LINE_KEYS].remove(legacy)?;
+        }
+        Ok(())
+    }
+}
