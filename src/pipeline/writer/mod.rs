@@ -7,6 +7,7 @@
 //! Sends:  BatchSave and ExecuteBillQuery to Kingdee; transitions to the store, each batch's
 //!         `begin_send` durable before the request leaves and its results applied atomically.
 
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,6 +68,9 @@ enum Pump {
     /// Kingdee failed as a whole; the Writer waits before trying again.
     Paused,
 }
+
+/// A BatchSave running on its own task.
+type Saving = Option<tokio::task::JoinHandle<Result<Vec<ItemResult>, SinkError>>>;
 
 /// A batch made InFlight and ready to send.
 struct Prepared {
@@ -136,81 +140,105 @@ impl WriteCore {
             .delivered(scheme, SchemeStats::get(&st.delivered));
     }
 
-    /// Sends batches until nothing is due at `horizon`, or Kingdee fails as a whole.
+    /// Sends batches until nothing is due at `horizon`, or Kingdee fails as a whole. Up to WAVE
+    /// BatchSaves are in flight at once, each on its own task: the next batch is prepared, and
+    /// the previous one applied, while Kingdee works. Reconciliation waits for them to finish.
     async fn pump(&mut self, horizon: i64) -> Result<Pump, PipelineError> {
+        let mut in_flight: VecDeque<(Prepared, Saving)> = VecDeque::with_capacity(WAVE);
         loop {
-            if self.stopping || self.paused() {
-                return Ok(Pump::Paused);
-            }
-            if self.needs_reconcile && now_unix() >= self.reconcile_at {
+            let halted = self.stopping || self.paused();
+            let reconcile = self.needs_reconcile && now_unix() >= self.reconcile_at;
+            if !halted && reconcile && in_flight.is_empty() {
                 if let Err(e) = self.reconcile().await {
                     self.pause(&e.to_string());
-                    return Ok(Pump::Paused);
+                }
+                continue;
+            }
+            if !halted && !reconcile {
+                while in_flight.len() < WAVE {
+                    match self.next_batch(horizon).await? {
+                        Some(mut p) => {
+                            let saving = self.launch(&mut p);
+                            in_flight.push_back((p, saving));
+                        }
+                        None => break,
+                    }
                 }
             }
-            // Up to WAVE batches go out together: Kingdee (and our own JSON work) overlap.
-            let mut wave = Vec::with_capacity(WAVE);
-            while wave.len() < WAVE {
-                match self.next_batch(horizon).await? {
-                    Some((scheme, batch)) => wave.push(self.prepare(scheme, batch).await?),
-                    None => break,
-                }
-            }
-            if wave.is_empty() {
-                return Ok(Pump::Idle);
-            }
-            let kd = &self.shared.kd;
+            let Some((p, saving)) = in_flight.pop_front() else {
+                return Ok(if halted { Pump::Paused } else { Pump::Idle });
+            };
             let sent = Instant::now();
-            let results = futures_util::future::join_all(wave.iter().map(|p| async move {
-                if p.models.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    kd.batch_save(
-                        &p.scheme.target.form_id,
-                        &p.models,
-                        &p.scheme.target.options,
-                    )
-                    .await
-                }
-            }))
-            .await;
-            let answered = sent.elapsed();
-            for (p, r) in wave.into_iter().zip(results) {
-                self.apply(p, r).await?;
-            }
+            let result = match saving {
+                Some(task) => task.await.unwrap_or_else(|e| {
+                    Err(SinkError::Uncertain(format!("BatchSave task failed: {e}")))
+                }),
+                None => Ok(Vec::new()),
+            };
+            let waited = sent.elapsed();
+            self.apply(p, result).await?;
             tracing::debug!(
-                save_ms = answered.as_millis() as u64,
-                apply_ms = (sent.elapsed() - answered).as_millis() as u64,
-                "wave done"
+                wait_ms = waited.as_millis() as u64,
+                apply_ms = (sent.elapsed() - waited).as_millis() as u64,
+                "BatchSave applied"
             );
         }
     }
 
-    /// The next batch to send: the oldest due entry picks the form, then one batch of that form
-    /// is read (the due index is per form, so this never decodes more than a batch).
-    async fn next_batch(
-        &mut self,
-        horizon: i64,
-    ) -> Result<Option<(Scheme, Vec<OutboxEntry>)>, PipelineError> {
-        loop {
-            let first = blocking(&self.shared.store, move |s| s.due(None, horizon, 1)).await?;
+    /// Starts the BatchSave of a prepared batch on its own task (`None`: nothing to send).
+    fn launch(&self, p: &mut Prepared) -> Saving {
+        if p.models.is_empty() {
+            return None;
+        }
+        let kd = self.shared.kd.clone();
+        let models = std::mem::take(&mut p.models);
+        let form = p.scheme.target.form_id.clone();
+        let options = p.scheme.target.options.clone();
+        Some(actix::spawn(async move {
+            kd.batch_save(&form, &models, &options).await
+        }))
+    }
+
+    /// The next batch to send, made InFlight: the oldest due entry picks the form, then one
+    /// batch of that form is read (the due index is per form, so this never decodes more than
+    /// a batch) and marked sent, durably, in one trip to the blocking pool.
+    async fn next_batch(&mut self, horizon: i64) -> Result<Option<Prepared>, PipelineError> {
+        let sizes: HashMap<String, usize> = self
+            .shared
+            .config
+            .schemes
+            .iter()
+            .map(|s| (s.name.clone(), s.target.batch_size.max(1)))
+            .collect();
+        let pick = blocking(&self.shared.store, move |s| {
+            let first = s.due(None, horizon, 1)?;
             let Some(first) = first.into_iter().next() else {
                 return Ok(None);
             };
             let name = first.scheme.clone();
-            let lookahead = self
-                .scheme(&name)
-                .map(|s| s.target.batch_size.max(1))
-                .unwrap_or(DUE_LOOKAHEAD);
-            let form = first.form_id.clone();
-            let due = blocking(&self.shared.store, move |s| {
-                s.due(Some(&form), horizon, lookahead)
-            })
-            .await?;
-            let Some(scheme) = self.scheme(&name).cloned() else {
-                let fin: Vec<(u64, Finish)> = due
+            let known = sizes.get(&name).copied();
+            let lookahead = known.unwrap_or(DUE_LOOKAHEAD);
+            let batch: Vec<OutboxEntry> = s
+                .due(Some(&first.form_id), horizon, lookahead)?
+                .into_iter()
+                .filter(|e| e.scheme == name)
+                .take(lookahead)
+                .collect();
+            let batch_id = s.next_batch_id()?;
+            let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
+            s.begin_send(&ids, batch_id)?;
+            Ok(Some((name, known.is_some(), batch, batch_id)))
+        })
+        .await?;
+        let Some((name, known, batch, batch_id)) = pick else {
+            return Ok(None);
+        };
+        match self.scheme(&name).cloned() {
+            Some(scheme) if known => Ok(Some(self.prepare(scheme, batch, batch_id))),
+            _ => {
+                // The scheme is no longer in the config: nothing sends these any more.
+                let fin: Vec<(u64, Finish)> = batch
                     .iter()
-                    .filter(|e| e.scheme == name)
                     .map(|e| {
                         (
                             e.id,
@@ -220,31 +248,15 @@ impl WriteCore {
                         )
                     })
                     .collect();
-                // Dead needs InFlight first: go through begin_send so the state machine holds.
-                let ids: Vec<u64> = fin.iter().map(|(id, _)| *id).collect();
-                let batch = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
-                blocking(&self.shared.store, move |s| s.begin_send(&ids, batch)).await?;
                 blocking(&self.shared.store, move |s| s.finish(fin)).await?;
-                continue;
-            };
-            let batch: Vec<OutboxEntry> = due
-                .into_iter()
-                .filter(|e| e.scheme == name)
-                .take(scheme.target.batch_size.max(1))
-                .collect();
-            return Ok(Some((scheme, batch)));
+                Box::pin(self.next_batch(horizon)).await
+            }
         }
     }
 
-    /// Makes a batch InFlight (durably, before anything is sent) and parses its models.
-    async fn prepare(
-        &mut self,
-        scheme: Scheme,
-        batch: Vec<OutboxEntry>,
-    ) -> Result<Prepared, PipelineError> {
-        let batch_id = blocking(&self.shared.store, |s| s.next_batch_id()).await?;
-        let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
-        blocking(&self.shared.store, move |s| s.begin_send(&ids, batch_id)).await?;
+    /// Turns a batch just made InFlight into what is sent: the stored JSON of each model,
+    /// checked but not parsed into a tree.
+    fn prepare(&mut self, scheme: Scheme, batch: Vec<OutboxEntry>, batch_id: u64) -> Prepared {
         tracing::debug!(scheme = %scheme.name, form = %scheme.target.form_id, batch = batch_id, models = batch.len(), "sending BatchSave");
         let mut sendable = Vec::with_capacity(batch.len());
         let mut models = Vec::with_capacity(batch.len());
@@ -269,12 +281,12 @@ impl WriteCore {
         }
         let st = self.shared.stats.scheme(&scheme.name);
         SchemeStats::add(&st.batches, 1);
-        Ok(Prepared {
+        Prepared {
             scheme,
             sendable,
             models,
             fin,
-        })
+        }
     }
 
     /// Applies a BatchSave result to the store (one transaction) and to the Writer's state.
