@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,7 +90,9 @@ pub struct WriteCore {
     needs_reconcile: bool,
     /// Uncertain entries younger than the grace period wait until this time (unix seconds).
     reconcile_at: i64,
-    stopping: bool,
+    /// Set by `Shutdown` without waiting for the core's lock: a pump in progress stops taking
+    /// new batches, finishes the ones in flight and returns.
+    stopping: Arc<AtomicBool>,
     pub fatal: Option<String>,
     /// Why Kingdee was last unavailable, until a batch goes through again.
     pub unavailable: Option<String>,
@@ -103,7 +106,7 @@ impl WriteCore {
             pause_level: 0,
             needs_reconcile: true,
             reconcile_at: 0,
-            stopping: false,
+            stopping: Arc::new(AtomicBool::new(false)),
             fatal: None,
             unavailable: None,
         }
@@ -146,7 +149,7 @@ impl WriteCore {
     async fn pump(&mut self, horizon: i64) -> Result<Pump, PipelineError> {
         let mut in_flight: VecDeque<(Prepared, Saving)> = VecDeque::with_capacity(WAVE);
         loop {
-            let halted = self.stopping || self.paused();
+            let halted = self.stopping.load(Ordering::SeqCst) || self.paused();
             let reconcile = self.needs_reconcile && now_unix() >= self.reconcile_at;
             if !halted && reconcile && in_flight.is_empty() {
                 if let Err(e) = self.reconcile().await {
@@ -336,7 +339,7 @@ impl WriteCore {
         loop {
             let outcome = self.pump(now_unix()).await?;
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stopping {
+            if left.is_zero() || self.stopping.load(Ordering::SeqCst) {
                 return Ok(());
             }
             if outcome == Pump::Idle && !self.needs_reconcile {
@@ -356,6 +359,8 @@ pub struct Writer {
     shared: Arc<Shared>,
     mailbox: usize,
     core: Arc<tokio::sync::Mutex<WriteCore>>,
+    /// The core's `stopping` flag.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -364,6 +369,7 @@ impl Writer {
         Writer {
             shared,
             mailbox,
+            stopping: core.stopping.clone(),
             core: Arc::new(tokio::sync::Mutex::new(core)),
         }
     }
@@ -408,7 +414,11 @@ impl Actor for Writer {
 impl Supervised for Writer {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         // A fresh core reconciles InFlight entries before sending anything.
-        self.core = Arc::new(tokio::sync::Mutex::new(WriteCore::new(self.shared.clone())));
+        let core = WriteCore::new(self.shared.clone());
+        core.stopping
+            .store(self.stopping.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.stopping = core.stopping.clone();
+        self.core = Arc::new(tokio::sync::Mutex::new(core));
         tracing::warn!("writer restarted");
     }
 }
@@ -477,10 +487,10 @@ impl Handler<Shutdown> for Writer {
 
     fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
         let core = self.core.clone();
+        self.stopping.store(true, Ordering::SeqCst);
         Box::pin(async move {
-            // Waits for the batch in hand; entries still InFlight are reconciled next start.
-            let mut guard = core.lock().await;
-            guard.stopping = true;
+            // Waits for the batches in flight; entries still InFlight are reconciled next start.
+            let _guard = core.lock().await;
         })
     }
 }
