@@ -3,7 +3,7 @@
 use rhai::{Dynamic, Scope};
 use serde_json::{Map, Value};
 
-use super::script::{to_json, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
+use super::script::{to_json, Script, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
 use super::template::Template;
 
 /// A failure while building one field; `field` grows outward (`FEntity[2].FStockId`).
@@ -40,20 +40,27 @@ pub(crate) struct Run<'a> {
     doc: &'a Value,
     /// `Some` when the mapping has scripts: `doc` at position 0, then `item`, `index`.
     scope: Option<Scope<'static>>,
+    /// Results of row scripts that depend on `doc` alone, by script address: run once per
+    /// document, not once per row.
+    per_document: Vec<(*const Script, Value)>,
 }
 
 impl<'a> Run<'a> {
     pub fn new(engine: &'a ScriptEngine, doc: &'a Value, scripts: bool) -> Result<Self, String> {
         let scope = if scripts {
-            let d = rhai::serde::to_dynamic(doc)
-                .map_err(|e| format!("document cannot be given to scripts: {e}"))?;
+            let d = to_dynamic(doc);
             let mut s = Scope::new();
             s.push_constant_dynamic(VAR_DOC, d.into_shared());
             Some(s)
         } else {
             None
         };
-        Ok(Run { engine, doc, scope })
+        Ok(Run {
+            engine,
+            doc,
+            scope,
+            per_document: Vec::new(),
+        })
     }
 
     fn enter_row(&mut self, row: Option<&Row>) {
@@ -97,21 +104,16 @@ impl<'a> Run<'a> {
                 .resolve(self.doc, row.map(|r| r.item))
                 .cloned()
                 .unwrap_or(Value::Null)),
-            Template::Script(s) => {
-                let engine = self.engine;
-                let scope = self.scope.as_mut().ok_or_else(|| FieldError {
-                    field: String::new(),
-                    message: "internal: script without scope".into(),
-                })?;
-                let d = engine.run(s, scope).map_err(|m| FieldError {
-                    field: String::new(),
-                    message: m,
-                })?;
-                to_json(&d).map_err(|m| FieldError {
-                    field: String::new(),
-                    message: format!("script result cannot be written as JSON: {m}"),
-                })
+            Template::Script(s) if s.per_document && row.is_some() => {
+                let at = &**s as *const Script;
+                if let Some((_, v)) = self.per_document.iter().find(|(p, _)| *p == at) {
+                    return Ok(v.clone());
+                }
+                let v = self.run_script(s)?;
+                self.per_document.push((at, v.clone()));
+                Ok(v)
             }
+            Template::Script(s) => self.run_script(s),
             Template::Object(fields) => self.object(fields, row),
             Template::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -143,14 +145,7 @@ impl<'a> Run<'a> {
                 let mut out = Vec::with_capacity(elems.len());
                 for (i, item) in elems.iter().enumerate() {
                     let dynamic = if scripts {
-                        Some(
-                            rhai::serde::to_dynamic(item)
-                                .map_err(|e| FieldError {
-                                    field: format!("[{i}]"),
-                                    message: e.to_string(),
-                                })?
-                                .into_shared(),
-                        )
+                        Some(to_dynamic(item).into_shared())
                     } else {
                         None
                     };
@@ -177,6 +172,50 @@ impl<'a> Run<'a> {
     }
 }
 
+impl Run<'_> {
+    fn run_script(&mut self, s: &Script) -> Result<Value, FieldError> {
+        let engine = self.engine;
+        let scope = self.scope.as_mut().ok_or_else(|| FieldError {
+            field: String::new(),
+            message: "internal: script without scope".into(),
+        })?;
+        let d = engine.run(s, scope).map_err(|m| FieldError {
+            field: String::new(),
+            message: m,
+        })?;
+        to_json(&d).map_err(|m| FieldError {
+            field: String::new(),
+            message: format!("script result cannot be written as JSON: {m}"),
+        })
+    }
+}
+
+/// A JSON value as rhai sees it (`null` is `()`; integers that fit `i64` are integers, other
+/// numbers floats), the same as `rhai::serde::to_dynamic` without the serde round trip.
+fn to_dynamic(v: &Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Dynamic::from(rhai::ImmutableString::from(s.as_str())),
+        Value::Array(a) => {
+            let mut out = rhai::Array::with_capacity(a.len());
+            out.extend(a.iter().map(to_dynamic));
+            Dynamic::from_array(out)
+        }
+        Value::Object(m) => {
+            let mut out = rhai::Map::new();
+            for (k, e) in m {
+                out.insert(k.as_str().into(), to_dynamic(e));
+            }
+            Dynamic::from_map(out)
+        }
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -185,5 +224,24 @@ fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn to_dynamic_matches_rhai_serde() {
+        let doc = json!({
+            "n": null, "b": true, "i": -5, "u": 18446744073709551615u64, "f": 1.25, "s": "文本",
+            "items": [{"q": 1, "sub": [{"x": 2}]}, 3, "x", [1, {"y": 1}]], "o": {"k": [1.5]}
+        });
+        let ours = to_dynamic(&doc);
+        let theirs = rhai::serde::to_dynamic(&doc).expect("serde");
+        assert_eq!(ours.to_string(), theirs.to_string());
+        assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+        assert_eq!(to_json(&ours), to_json(&theirs));
     }
 }

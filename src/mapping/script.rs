@@ -37,8 +37,11 @@ impl std::fmt::Debug for ScriptEngine {
 pub struct Script {
     pub source: String,
     pub ast: AST,
-    /// Whether the script mentions `item`/`index` (row scripts only).
+    /// Whether the script may use `item`/`index` (it sits inside an entry's fields).
     pub in_row: bool,
+    /// Whether the script gives the same result for every row of a document: it is in a row
+    /// but compiles without `item` and `index`, so the mapper runs it once per document.
+    pub per_document: bool,
 }
 
 impl std::fmt::Debug for Script {
@@ -181,10 +184,17 @@ impl ScriptEngine {
                 ));
             }
         }
+        // A row script that compiles without `item`/`index` depends on `doc` alone.
+        let per_document = in_row && {
+            let mut doc_only = Scope::new();
+            doc_only.push_dynamic(VAR_DOC, Dynamic::UNIT);
+            self.engine.compile_with_scope(&doc_only, source).is_ok()
+        };
         Ok(Script {
             source: source.to_string(),
             ast,
             in_row,
+            per_document,
         })
     }
 
@@ -336,6 +346,10 @@ mod tests {
         assert!(e.compile("dco.x", false).is_err());
         assert!(e.compile("item.x", false).unwrap_err().contains("entry"));
         assert!(e.compile("item.x + index", true).is_ok());
+        assert!(!e.compile("item.x + index", true).unwrap().per_document);
+        assert!(!e.compile("index", true).unwrap().per_document);
+        assert!(e.compile("doc.x + 1", true).unwrap().per_document);
+        assert!(!e.compile("doc.x + 1", false).unwrap().per_document);
         assert!(e.compile("doc.x +", false).is_err());
         assert!(e.compile_expression(r#"doc.status = "Confirmed""#).is_err());
         assert!(e.compile_expression(r#"doc.status == "Confirmed""#).is_ok());

@@ -280,7 +280,10 @@ from = "items"
 [scheme.mapping.FEntity.fields]
 FUnitID = { FNumber = '=lookup_or("unit", item.unit, "Pcs")' }
 FSeq = "=index + 1"
-FSerials = { from = "item.sns", fields = { FSerialNo = "$item.sn" } }
+FCopy = "=let x = item; x.qty = 99; x.qty"
+FQty = "=item.qty"
+FPo = '="row of " + doc.po_id'
+FSerials = { from = "item.sns", fields = { FSerialNo = "$item.sn", FTag = '=item.sn + "/" + index + "/" + doc.items.len()' } }
 "#;
     let c = config::load_str(Path::new("custom.toml"), text).expect("valid");
     let s = c.scheme("custom").expect("scheme");
@@ -297,8 +300,9 @@ FSerials = { from = "item.sns", fields = { FSerialNo = "$item.sn" } }
             "FBillNo": "PO-1", "FConst": "$literal", "FEq": "=x", "FFirst": "A", "FTotal": 7.0,
             "FLink": [{"FEntity_Link_FRuleId": "R1", "FEntity_Link_FSBillId": "PO-1"}],
             "FEntity": [
-                {"FUnitID": {"FNumber": "Pcs"}, "FSeq": 1, "FSerials": [{"FSerialNo": "S1"}, {"FSerialNo": "S2"}]},
-                {"FUnitID": {"FNumber": "Pcs"}, "FSeq": 2, "FSerials": []}
+                {"FUnitID": {"FNumber": "Pcs"}, "FSeq": 1, "FCopy": 99, "FQty": 2, "FPo": "row of PO-1",
+                 "FSerials": [{"FSerialNo": "S1", "FTag": "S1/0/2"}, {"FSerialNo": "S2", "FTag": "S2/1/2"}]},
+                {"FUnitID": {"FNumber": "Pcs"}, "FSeq": 2, "FCopy": 99, "FQty": 1, "FPo": "row of PO-1", "FSerials": []}
             ]
         })
     );
