@@ -4,7 +4,8 @@
 //!         checkpoint up to now minus the settle lag; replies when all of it is durably stored.
 //!         `Crashed` (from itself): a handler panicked; stop so the supervisor restarts us.
 //! Sends:  `MapPage` to the Mapper with `send().await` (a slow store or Kingdee slows fetching);
-//!         the checkpoint goes to the store only after every page of a window was acknowledged.
+//!         the checkpoint goes to the store only after every page of a window was acknowledged
+//!         (the next window's first pages may already be on their way).
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -37,6 +38,26 @@ pub struct CatchUp;
 #[rtype(result = "()")]
 struct Crashed(String);
 
+/// What was handed on and is not settled yet, oldest first.
+enum Pending {
+    /// A page the Mapper maps and stores (in the order pages were handed over).
+    Page(actix::dev::Request<Mapper, MapPage>),
+    /// A window whose pages are all handed over: its end becomes the checkpoint once every
+    /// page before it is stored.
+    Checkpoint { end: i64 },
+}
+
+/// Pages in flight across windows: up to [`PAGES_AHEAD`] are mapped and stored while the next
+/// is fetched.
+#[derive(Default)]
+struct Ahead {
+    queue: VecDeque<Pending>,
+    pages: usize,
+    /// Windows checkpointed, and planned, in this catch-up.
+    done: u64,
+    planned: u64,
+}
+
 /// The fetching logic of one scheme, without actix.
 pub struct FetchCore {
     shared: Arc<Shared>,
@@ -65,18 +86,20 @@ impl FetchCore {
         !s.source.window.is_zero()
     }
 
-    /// Fetches everything from the checkpoint up to now, window by window.
+    /// Fetches everything from the checkpoint up to now, window by window. The next window is
+    /// fetched while the last pages of the one before are still being stored; each checkpoint
+    /// is written once every page before it is stored, in window order.
     pub async fn catch_up(&mut self) -> Result<(), PipelineError> {
         let name = self.name().to_string();
         let stats = self.shared.stats.scheme(&name);
+        let mut ahead = Ahead::default();
         if !self.windowed() {
-            self.fetch(None).await?;
-            let now = now_unix();
-            let n = name.clone();
-            blocking(&self.shared.store, move |s| s.set_checkpoint(&n, now)).await?;
-            SchemeStats::add(&stats.windows, 1);
-            self.shared.progress.window_done(&name, 1, 1, None);
-            return Ok(());
+            self.fetch(None, &mut ahead).await?;
+            ahead
+                .queue
+                .push_back(Pending::Checkpoint { end: now_unix() });
+            ahead.planned = 1;
+            return self.settle_all(&mut ahead).await;
         }
         let plan = self.plan();
         let checkpoint = {
@@ -84,21 +107,58 @@ impl FetchCore {
             blocking(&self.shared.store, move |s| s.checkpoint(&n)).await?
         };
         let mut begin = plan.first_begin(checkpoint);
-        let planned = plan.plan(checkpoint, now_unix()).len() as u64;
+        ahead.planned = plan.plan(checkpoint, now_unix()).len() as u64;
         stats
             .windows_planned
-            .store(planned, std::sync::atomic::Ordering::Relaxed);
-        let mut done = 0u64;
+            .store(ahead.planned, std::sync::atomic::Ordering::Relaxed);
         while let Some(w) = plan.window_at(begin, now_unix()) {
-            self.fetch(Some(w)).await?;
-            let n = name.clone();
-            blocking(&self.shared.store, move |s| s.set_checkpoint(&n, w.end)).await?;
-            done += 1;
-            SchemeStats::add(&stats.windows, 1);
-            self.shared
-                .progress
-                .window_done(&name, done, planned.max(done), Some(w.end));
+            if let Err(e) = self.fetch(Some(w), &mut ahead).await {
+                // Windows fetched before this one still get their checkpoints.
+                // (The failed window's pages are still stored; only their replies are dropped.)
+                while matches!(ahead.queue.back(), Some(Pending::Page(_))) {
+                    ahead.queue.pop_back();
+                }
+                if let Err(settle) = self.settle_all(&mut ahead).await {
+                    tracing::warn!(error = %settle, "could not settle earlier windows");
+                }
+                return Err(e);
+            }
+            ahead.queue.push_back(Pending::Checkpoint { end: w.end });
             begin = w.end;
+        }
+        self.settle_all(&mut ahead).await
+    }
+
+    /// Waits for the oldest page handed to the Mapper, or writes the oldest checkpoint.
+    async fn settle_front(&self, ahead: &mut Ahead) -> Result<(), PipelineError> {
+        match ahead.queue.pop_front() {
+            None => Ok(()),
+            Some(Pending::Page(stored)) => {
+                ahead.pages -= 1;
+                stored
+                    .await
+                    .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
+                Ok(())
+            }
+            Some(Pending::Checkpoint { end }) => {
+                let name = self.name().to_string();
+                let n = name.clone();
+                blocking(&self.shared.store, move |s| s.set_checkpoint(&n, end)).await?;
+                ahead.done += 1;
+                SchemeStats::add(&self.shared.stats.scheme(&name).windows, 1);
+                let windowed = self.windowed().then_some(end);
+                let total = ahead.planned.max(ahead.done);
+                self.shared
+                    .progress
+                    .window_done(&name, ahead.done, total, windowed);
+                Ok(())
+            }
+        }
+    }
+
+    async fn settle_all(&self, ahead: &mut Ahead) -> Result<(), PipelineError> {
+        while !ahead.queue.is_empty() {
+            self.settle_front(ahead).await?;
         }
         Ok(())
     }
@@ -118,7 +178,11 @@ impl FetchCore {
 
     /// Pages through one window (or the whole listing); pages again if the document count moved
     /// while paging (a document that left the window shifts later ones onto pages already read).
-    async fn fetch(&mut self, window: Option<Window>) -> Result<(), PipelineError> {
+    async fn fetch(
+        &mut self,
+        window: Option<Window>,
+        ahead: &mut Ahead,
+    ) -> Result<(), PipelineError> {
         let s = &self.shared.config.schemes[self.scheme];
         let api = s.source.api.clone();
         let list_key = s.source.list_key.clone();
@@ -132,9 +196,6 @@ impl FetchCore {
             let mut first_count: Option<u64> = None;
             let mut moved = false;
             let mut index = 1u32;
-            // Up to PAGES_AHEAD pages are mapped and stored while the next is fetched; the
-            // Mapper stores them in the order they are handed over.
-            let mut storing: VecDeque<actix::dev::Request<Mapper, MapPage>> = VecDeque::new();
             loop {
                 let asked = std::time::Instant::now();
                 let page = self
@@ -156,18 +217,17 @@ impl FetchCore {
                 SchemeStats::add(&stats.pages, 1);
                 SchemeStats::add(&stats.fetched, page.items.len() as u64);
                 let has_next = page.has_next && !page.items.is_empty();
-                while storing.len() >= PAGES_AHEAD {
-                    if let Some(previous) = storing.pop_front() {
-                        previous
-                            .await
-                            .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
-                    }
+                while ahead.pages >= PAGES_AHEAD {
+                    self.settle_front(ahead).await?;
                 }
                 if !page.items.is_empty() {
-                    storing.push_back(self.mapper.send(MapPage {
-                        scheme: self.scheme,
-                        items: page.items,
-                    }));
+                    ahead.pages += 1;
+                    ahead
+                        .queue
+                        .push_back(Pending::Page(self.mapper.send(MapPage {
+                            scheme: self.scheme,
+                            items: page.items,
+                        })));
                 }
                 if !has_next {
                     break;
@@ -181,11 +241,6 @@ impl FetchCore {
                         ),
                     });
                 }
-            }
-            while let Some(previous) = storing.pop_front() {
-                previous
-                    .await
-                    .map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
             }
             if !moved {
                 return Ok(());
