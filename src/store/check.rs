@@ -84,7 +84,7 @@ impl Store {
                 dead.push(codec::dead_key(&e.scheme, e.id));
             } else {
                 for lk in &e.line_keys {
-                    let bk = codec::line_bucket_key(&e.form_id, lk);
+                    let bk = codec::line_bucket_key(self.inner.lines, &e.form_id, lk);
                     let bucket = self.tree("line_buckets").get(&bk)?;
                     let mut owner = codec::bucket_owner(&bk, bucket.as_deref(), lk)?;
                     if owner.is_none() {

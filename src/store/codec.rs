@@ -8,6 +8,9 @@ use bincode::Options;
 
 /// Current format version of every record the store writes.
 pub const VERSION: u8 = 1;
+/// The store's layout (`meta` key `store_format`): 1 = hashed line buckets, 2 = grouped ones
+/// ([`LineBuckets`]). A new store is created with the newest; older ones keep theirs.
+pub const STORE_FORMAT: u8 = 2;
 
 fn options() -> impl bincode::Options {
     bincode::DefaultOptions::new()
@@ -148,12 +151,39 @@ pub fn show_key(key: &[u8]) -> String {
     s
 }
 
-/// Line keys share buckets: `form \0 bucket(2)`, 65,536 per form. One sled key per line made
-/// line keys most of the store's keys, and sled keeps in-memory state per 16-key leaf.
-pub fn line_bucket_key(form: &str, line_key: &str) -> Vec<u8> {
+/// How line keys are grouped into `line_buckets` records (fixed when a store is created; see
+/// `Store::open`). One sled key per line made line keys most of the store's keys, and sled
+/// keeps in-memory state per 16-key leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineBuckets {
+    /// `form \0 hash(2)`: 65,536 buckets per form (stores of format 1).
+    Hashed,
+    /// Numeric line keys (Jushuitan's `ioi_id`) by value without the last two digits,
+    /// `form \0 'n' digits`, so the lines of a page share a few buckets of at most 100 keys and
+    /// one transaction rewrites a few records instead of one per line; any other line key
+    /// `form \0 'h' hash(2)`.
+    Grouped,
+}
+
+pub fn line_bucket_key(scheme: LineBuckets, form: &str, line_key: &str) -> Vec<u8> {
     let mut k = prefix(form);
-    let h = crate::mapping::fnv1a64(line_key.as_bytes());
-    k.extend_from_slice(&(h as u16).to_be_bytes());
+    let hash = |k: &mut Vec<u8>| {
+        let h = crate::mapping::fnv1a64(line_key.as_bytes());
+        k.extend_from_slice(&(h as u16).to_be_bytes());
+    };
+    match scheme {
+        LineBuckets::Hashed => hash(&mut k),
+        LineBuckets::Grouped => {
+            let digits = line_key.as_bytes();
+            if !digits.is_empty() && digits.len() <= 24 && digits.iter().all(u8::is_ascii_digit) {
+                k.push(b'n');
+                k.extend_from_slice(&digits[..digits.len().saturating_sub(2)]);
+            } else {
+                k.push(b'h');
+                hash(&mut k);
+            }
+        }
+    }
     k
 }
 

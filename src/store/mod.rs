@@ -30,7 +30,7 @@ use sled::transaction::TransactionalTree;
 use sled::Transactional;
 
 pub use check::Problems;
-pub use codec::VERSION;
+pub use codec::{LineBuckets, STORE_FORMAT, VERSION};
 pub use error::StoreError;
 pub use tx::TRACE_KEEP;
 pub use types::*;
@@ -53,6 +53,8 @@ struct Inner {
     write: Mutex<()>,
     /// The store has records in an older ferry's layout (see `Tx::legacy`).
     legacy: bool,
+    /// How this store groups line keys (from its `store_format`).
+    lines: LineBuckets,
 }
 
 const META_FORMAT: &[u8] = b"\0store_format";
@@ -93,31 +95,38 @@ impl Store {
         for name in ["by_key", "trace_head", "line_keys"] {
             legacy |= !db.open_tree(name)?.is_empty();
         }
-        let store = Store {
-            inner: Arc::new(Inner {
-                checkpoints: db.open_tree("checkpoints")?,
-                meta: db.open_tree("meta")?,
-                trees,
-                db,
-                write: Mutex::new(()),
-                legacy,
-            }),
-        };
-        match store.inner.meta.get(META_FORMAT)? {
-            Some(v) if v.as_ref() == [VERSION] => {}
+        let meta = db.open_tree("meta")?;
+        let buckets = db.open_tree("line_buckets")?;
+        let (lines, format) = match meta.get(META_FORMAT)? {
+            Some(v) if v.as_ref() == [1] => (LineBuckets::Hashed, None),
+            Some(v) if v.as_ref() == [STORE_FORMAT] => (LineBuckets::Grouped, None),
             Some(v) => {
                 return Err(StoreError::UnknownVersion {
                     tree: "meta",
                     key: "store_format".into(),
                     version: v.first().copied().unwrap_or(0),
-                    supported: VERSION,
+                    supported: STORE_FORMAT,
                 })
             }
-            None => {
-                store.inner.meta.insert(META_FORMAT, &[VERSION])?;
-                store.flush()?;
-            }
+            None if buckets.is_empty() && !legacy => (LineBuckets::Grouped, Some(STORE_FORMAT)),
+            // Lines already bucketed the first way, by a ferry that wrote no format.
+            None => (LineBuckets::Hashed, Some(1)),
+        };
+        if let Some(f) = format {
+            meta.insert(META_FORMAT, &[f])?;
+            db.flush()?;
         }
+        let store = Store {
+            inner: Arc::new(Inner {
+                checkpoints: db.open_tree("checkpoints")?,
+                meta,
+                trees,
+                db,
+                write: Mutex::new(()),
+                legacy,
+                lines,
+            }),
+        };
         Ok(store)
     }
 
@@ -145,7 +154,7 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|t: &Vec<TransactionalTree>| {
-                    let mut tx = Tx::new(t, now, self.inner.legacy, packed);
+                    let mut tx = Tx::new(t, now, self.inner.legacy, self.inner.lines, packed);
                     let a = f(&mut tx)?;
                     tx.commit()?;
                     Ok(a)

@@ -264,7 +264,7 @@ impl Tx<'_> {
 
     /// Which entry owns a line key of `form`.
     fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
-        let bk = codec::line_bucket_key(form, lk);
+        let bk = codec::line_bucket_key(self.lines, form, lk);
         let owner = self.with_bucket(&bk, false, |b| {
             b.iter().find(|(l, _)| l == lk).map(|(_, id)| *id)
         })?;
@@ -280,7 +280,7 @@ impl Tx<'_> {
 
     /// Make `owner` the owner of a line key (`None`: nobody).
     fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
-        let bk = codec::line_bucket_key(form, lk);
+        let bk = codec::line_bucket_key(self.lines, form, lk);
         self.with_bucket(&bk, true, |b| {
             b.retain(|(l, _)| l != lk);
             if let Some(id) = owner {

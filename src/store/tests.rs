@@ -340,7 +340,7 @@ fn legacy_line_keys_still_own_their_lines() {
     ingest(&s, vec![doc("1", &["a"], 11)]);
     let id1 = s.find(S, "1").unwrap().unwrap().id;
     // Move the claim of "a" from its bucket to the old layout.
-    let bk = codec::line_bucket_key(F, "a");
+    let bk = codec::line_bucket_key(s.inner.lines, F, "a");
     s.tree("line_buckets").remove(&bk).unwrap();
     s.tree("line_keys")
         .insert(codec::pair(F, "a"), &codec::id_key(id1))
@@ -554,4 +554,69 @@ fn unknown_store_format_is_refused() {
         matches!(err, StoreError::UnknownVersion { version: 42, .. }),
         "{err}"
     );
+}
+
+/// Line-key dedupe over numeric keys that fall in different groups, non-numeric keys, and a
+/// change that releases a line.
+fn line_buckets_scenario(s: &Store) {
+    ingest(s, vec![doc("1", &["100199", "100200", "x-1"], 11)]);
+    let r = ingest(s, vec![doc("2", &["100200"], 12), doc("3", &["x-1"], 13)]);
+    assert_eq!((r.new, r.line_key_conflicts), (0, 2));
+    let r = ingest(s, vec![doc("4", &["100201", "1", "x-2"], 14)]);
+    assert_eq!((r.new, r.line_key_conflicts), (1, 0));
+    // Document 1 drops line 100200: document 2 may now have it.
+    ingest(s, vec![doc("1", &["100199", "x-1"], 15)]);
+    let id2 = s.find(S, "2").unwrap().unwrap().id;
+    s.replay(id2).unwrap();
+    ok(s);
+    assert!(matches!(
+        s.replay(s.find(S, "3").unwrap().unwrap().id),
+        Err(StoreError::LineKeyConflict { .. })
+    ));
+}
+
+#[test]
+fn new_stores_group_numeric_line_keys() {
+    let (d, s) = open();
+    assert_eq!(s.inner.lines, LineBuckets::Grouped);
+    assert_eq!(
+        s.inner.meta.get(META_FORMAT).unwrap().unwrap().as_ref(),
+        [STORE_FORMAT]
+    );
+    line_buckets_scenario(&s);
+    let mut keys: Vec<Vec<u8>> = s
+        .tree("line_buckets")
+        .iter()
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .collect();
+    keys.sort();
+    let group = |g: &str| [prefix(F), b"n".to_vec(), g.as_bytes().to_vec()].concat();
+    // 100199 | 100200 100201 | 1 | x-1 x-2 (hashed, tagged `h`).
+    assert!(keys.contains(&group("1001")) && keys.contains(&group("1002")));
+    assert!(keys.contains(&group("")));
+    assert_eq!(
+        keys.len(),
+        3 + keys.iter().filter(|k| k[F.len() + 1] == b'h').count()
+    );
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.lines, LineBuckets::Grouped);
+    ok(&s);
+}
+
+#[test]
+fn format_1_stores_keep_hashed_line_buckets() {
+    let (d, s) = open();
+    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.lines, LineBuckets::Hashed);
+    line_buckets_scenario(&s);
+    assert!(s
+        .tree("line_buckets")
+        .iter()
+        .keys()
+        .all(|k| k.unwrap().len() == F.len() + 3));
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.lines, LineBuckets::Hashed);
+    ok(&s);
 }

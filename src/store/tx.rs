@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{self, decode, id_key, pair};
+use super::codec::{self, decode, id_key, pair, LineBuckets};
 use super::error::StoreError;
 use super::records::Records;
 use super::types::{Delivery, OutboxEntry};
@@ -131,6 +131,8 @@ pub(crate) struct Tx<'a> {
     /// Whether the store has records in the layouts of older ferries (`by_key`, `trace_head`,
     /// `line_keys`): only then are those trees consulted.
     pub(super) legacy: bool,
+    /// How line keys are grouped into buckets.
+    pub(super) lines: LineBuckets,
     /// Models compressed before the transaction (outside the write lock): (JSON, packed).
     packed: &'a [(&'a [u8], Vec<u8>)],
     /// Doc records and line buckets read in this transaction, decoded once and written back
@@ -143,6 +145,7 @@ impl<'a> Tx<'a> {
         t: &'a [TransactionalTree],
         now: i64,
         legacy: bool,
+        lines: LineBuckets,
         packed: &'a [(&'a [u8], Vec<u8>)],
     ) -> Self {
         Tx {
@@ -150,6 +153,7 @@ impl<'a> Tx<'a> {
             now,
             deltas: BTreeMap::new(),
             legacy,
+            lines,
             packed,
             cache: RefCell::new(Records::default()),
         }
