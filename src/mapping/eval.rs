@@ -3,6 +3,7 @@
 use rhai::{Dynamic, Scope};
 use serde_json::{Map, Value};
 
+use super::path::Root;
 use super::script::{to_json, Script, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
 use super::template::Template;
 
@@ -26,19 +27,17 @@ impl FieldError {
     }
 }
 
-/// The current row: the element, its rhai form (shared, cheap to clone) and its index.
-#[derive(Clone)]
+/// The current row: the element (scripts see it as `item`, pushed on the scope with `index`).
 struct Row<'a> {
     item: &'a Value,
-    dynamic: Option<Dynamic>,
-    index: i64,
 }
 
 /// State for one document.
 pub(crate) struct Run<'a> {
     engine: &'a ScriptEngine,
     doc: &'a Value,
-    /// `Some` when the mapping has scripts: `doc` at position 0, then `item`, `index`.
+    /// `Some` when the mapping has scripts: `doc` at position 0, then `item` and `index` of
+    /// each row being built (a nested entry's row shadows its parent's until it is done).
     scope: Option<Scope<'static>>,
     /// Results of row scripts that depend on `doc` alone, by script address: run once per
     /// document, not once per row.
@@ -48,9 +47,8 @@ pub(crate) struct Run<'a> {
 impl<'a> Run<'a> {
     pub fn new(engine: &'a ScriptEngine, doc: &'a Value, scripts: bool) -> Result<Self, String> {
         let scope = if scripts {
-            let d = to_dynamic(doc);
             let mut s = Scope::new();
-            s.push_constant_dynamic(VAR_DOC, d.into_shared());
+            s.push_constant_dynamic(VAR_DOC, to_dynamic(doc));
             Some(s)
         } else {
             None
@@ -61,18 +59,6 @@ impl<'a> Run<'a> {
             scope,
             per_document: Vec::new(),
         })
-    }
-
-    fn enter_row(&mut self, row: Option<&Row>) {
-        if let Some(scope) = self.scope.as_mut() {
-            scope.rewind(1);
-            if let Some(r) = row {
-                if let Some(d) = &r.dynamic {
-                    scope.push_constant_dynamic(VAR_ITEM, d.clone());
-                    scope.push_constant(VAR_INDEX, r.index);
-                }
-            }
-        }
     }
 
     /// Runs a script in the document scope (precondition).
@@ -142,29 +128,36 @@ impl<'a> Run<'a> {
                     }
                 };
                 let scripts = self.scope.is_some() && fields.iter().any(|(_, t)| t.has_scripts());
+                // Rows of a document array are copied from the document's rhai form (cheaper
+                // than converting them again); rows of a row's array are converted.
+                let doc_dynamic = self.scope.as_ref().and_then(|s| s.get(VAR_DOC));
+                let mut copies = match (doc_dynamic, from.root) {
+                    (Some(d), Root::Doc) if scripts => array_at(d, &from.segments)
+                        .filter(|a| a.len() == elems.len())
+                        .map(|a| a.into_iter()),
+                    _ => None,
+                };
                 let mut out = Vec::with_capacity(elems.len());
                 for (i, item) in elems.iter().enumerate() {
-                    let dynamic = if scripts {
-                        Some(to_dynamic(item).into_shared())
-                    } else {
-                        None
+                    let pushed = match self.scope.as_mut() {
+                        Some(scope) if scripts => {
+                            let copy = copies.as_mut().and_then(Iterator::next);
+                            let len = scope.len();
+                            scope.push_constant_dynamic(
+                                VAR_ITEM,
+                                copy.unwrap_or_else(|| to_dynamic(item)),
+                            );
+                            scope.push_constant(VAR_INDEX, i as i64);
+                            Some(len)
+                        }
+                        _ => None,
                     };
-                    let r = Row {
-                        item,
-                        dynamic,
-                        index: i as i64,
-                    };
-                    if scripts {
-                        self.enter_row(Some(&r));
+                    let v = self.object(fields, Some(&Row { item }));
+                    if let (Some(len), Some(scope)) = (pushed, self.scope.as_mut()) {
+                        // Back to the enclosing row (or the header) for the fields that follow.
+                        scope.rewind(len);
                     }
-                    let v = self
-                        .object(fields, Some(&r))
-                        .map_err(|e| e.prefixed(&format!("[{i}]")))?;
-                    out.push(v);
-                }
-                if scripts {
-                    // Back to the enclosing row (or the header) for the fields that follow.
-                    self.enter_row(row);
+                    out.push(v.map_err(|e| e.prefixed(&format!("[{i}]")))?);
                 }
                 Ok(Value::Array(out))
             }
@@ -187,6 +180,20 @@ impl Run<'_> {
             field: String::new(),
             message: format!("script result cannot be written as JSON: {m}"),
         })
+    }
+}
+
+/// A copy of the array at `segments` (object keys, or indexes of arrays) in a rhai value.
+fn array_at(d: &Dynamic, segments: &[String]) -> Option<rhai::Array> {
+    match segments.split_first() {
+        None => d.read_lock::<rhai::Array>().map(|a| a.clone()),
+        Some((s, rest)) => {
+            if let Some(m) = d.read_lock::<rhai::Map>() {
+                return array_at(m.get(s.as_str())?, rest);
+            }
+            let a = d.read_lock::<rhai::Array>()?;
+            array_at(a.get(s.parse::<usize>().ok()?)?, rest)
+        }
     }
 }
 
