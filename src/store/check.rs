@@ -19,8 +19,8 @@ impl Store {
         for kv in self.tree("outbox").iter() {
             let (k, v) = kv?;
             let mut e: OutboxEntry = decode("outbox", &k, &v)?;
-            if let Some(m) = self.tree("models").get(&k)? {
-                e.model = codec::unpack_model(&k, &m)?;
+            if let Some(m) = self.stored_model(e.id)? {
+                e.model = m;
             }
             if k.as_ref() != codec::id_key(e.id) {
                 p.push(format!(
@@ -84,7 +84,7 @@ impl Store {
                 dead.push(codec::dead_key(&e.scheme, e.id));
             } else {
                 for lk in &e.line_keys {
-                    let bk = codec::line_bucket_key(self.inner.lines, &e.form_id, lk);
+                    let bk = codec::line_bucket_key(self.inner.layout.lines(), &e.form_id, lk);
                     let bucket = self.tree("line_buckets").get(&bk)?;
                     let mut owner = codec::bucket_owner(&bk, bucket.as_deref(), lk)?;
                     if owner.is_none() {

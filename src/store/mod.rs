@@ -30,7 +30,7 @@ use sled::transaction::TransactionalTree;
 use sled::Transactional;
 
 pub use check::Problems;
-pub use codec::{LineBuckets, STORE_FORMAT, VERSION};
+pub use codec::{Layout, LineBuckets, STORE_FORMAT, VERSION};
 pub use error::StoreError;
 pub use tx::TRACE_KEEP;
 pub use types::*;
@@ -53,8 +53,8 @@ struct Inner {
     write: Mutex<()>,
     /// The store has records in an older ferry's layout (see `Tx::legacy`).
     legacy: bool,
-    /// How this store groups line keys (from its `store_format`).
-    lines: LineBuckets,
+    /// How this store groups records under keys (from its `store_format`).
+    layout: Layout,
 }
 
 const META_FORMAT: &[u8] = b"\0store_format";
@@ -97,9 +97,13 @@ impl Store {
         }
         let meta = db.open_tree("meta")?;
         let buckets = db.open_tree("line_buckets")?;
-        let (lines, format) = match meta.get(META_FORMAT)? {
-            Some(v) if v.as_ref() == [1] => (LineBuckets::Hashed, None),
-            Some(v) if v.as_ref() == [STORE_FORMAT] => (LineBuckets::Grouped, None),
+        let models = db.open_tree("models")?;
+        let known = |v: &[u8]| match v {
+            [f] => Layout::from_format(*f),
+            _ => None,
+        };
+        let (layout, format) = match meta.get(META_FORMAT)? {
+            Some(v) if known(&v).is_some() => (known(&v).unwrap_or(Layout::V1), None),
             Some(v) => {
                 return Err(StoreError::UnknownVersion {
                     tree: "meta",
@@ -108,9 +112,11 @@ impl Store {
                     supported: STORE_FORMAT,
                 })
             }
-            None if buckets.is_empty() && !legacy => (LineBuckets::Grouped, Some(STORE_FORMAT)),
-            // Lines already bucketed the first way, by a ferry that wrote no format.
-            None => (LineBuckets::Hashed, Some(1)),
+            None if buckets.is_empty() && models.is_empty() && !legacy => {
+                (Layout::V2, Some(STORE_FORMAT))
+            }
+            // Records already written the first way, by a ferry that wrote no format.
+            None => (Layout::V1, Some(1)),
         };
         if let Some(f) = format {
             meta.insert(META_FORMAT, &[f])?;
@@ -124,7 +130,7 @@ impl Store {
                 db,
                 write: Mutex::new(()),
                 legacy,
-                lines,
+                layout,
             }),
         };
         Ok(store)
@@ -154,7 +160,7 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|t: &Vec<TransactionalTree>| {
-                    let mut tx = Tx::new(t, now, self.inner.legacy, self.inner.lines, packed);
+                    let mut tx = Tx::new(t, now, self.inner.legacy, self.inner.layout, packed);
                     let a = f(&mut tx)?;
                     tx.commit()?;
                     Ok(a)
@@ -174,12 +180,27 @@ impl Store {
         match self.tree("outbox").get(k)? {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v)?;
-                if let Some(m) = self.tree("models").get(k)? {
-                    e.model = codec::unpack_model(&k, &m)?;
+                if let Some(m) = self.stored_model(id)? {
+                    e.model = m;
                 }
                 Ok(Some(e))
             }
             None => Ok(None),
+        }
+    }
+
+    /// The model JSON of entry `id` as the `models` tree keeps it, if any.
+    fn stored_model(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let k = self.inner.layout.model_key(id);
+        let Some(v) = self.tree("models").get(&k)? else {
+            return Ok(None);
+        };
+        match self.inner.layout {
+            Layout::V1 => Ok(Some(codec::unpack_model(&k, &v)?)),
+            Layout::V2 => match codec::bucket_model(&k, &v, id)? {
+                Some(m) => Ok(Some(codec::unpack_model(&k, m)?)),
+                None => Ok(None),
+            },
         }
     }
 

@@ -7,10 +7,13 @@
 
 use std::collections::HashMap;
 
-use super::codec::{self, decode, encode, pair, DocRecord, LineBucket};
+use super::codec::{
+    self, decode, encode, id_key, pair, DocRecord, Layout, LineBucket, ModelBucket,
+};
 use super::error::StoreError;
 use super::tx::{
-    abort, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, TRACE, TRACE_HEAD, TRACE_KEEP,
+    abort, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE, TRACE_HEAD,
+    TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 
@@ -19,6 +22,7 @@ use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 pub(crate) struct Records {
     docs: HashMap<Vec<u8>, (DocRecord, bool)>,
     buckets: HashMap<Vec<u8>, (LineBucket, bool)>,
+    models: HashMap<[u8; 9], (ModelBucket, bool)>,
 }
 
 /// A line key owned by another live entry.
@@ -96,9 +100,81 @@ impl Tx<'_> {
         }
     }
 
+    /// Runs `f` on the model bucket holding entry `id` (format 2); `write`: it changes it.
+    fn with_models<R>(
+        &self,
+        id: u64,
+        write: bool,
+        f: impl FnOnce(&mut ModelBucket) -> R,
+    ) -> TxResult<R> {
+        let key = codec::model_bucket_key(id);
+        let mut cache = self.cache.borrow_mut();
+        if !cache.models.contains_key(&key) {
+            let b = match self.t[MODELS].get(key)? {
+                Some(v) => codec::decode_model_bucket(&key, &v).map_err(abort)?,
+                None => Vec::new(),
+            };
+            cache.models.insert(key, (b, false));
+        }
+        match cache.models.get_mut(&key) {
+            Some((b, dirty)) => {
+                *dirty |= write;
+                Ok(f(b))
+            }
+            None => Err(abort(StoreError::Corrupt("model bucket cache".into()))),
+        }
+    }
+
+    /// The model of entry `id` as stored (compressed, or plain JSON from an older ferry).
+    pub fn packed_model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+        match self.layout {
+            Layout::V1 => Ok(self.t[MODELS].get(id_key(id))?.map(|v| v.to_vec())),
+            Layout::V2 => self.with_models(id, false, |b| {
+                b.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())
+            }),
+        }
+    }
+
+    pub fn has_model(&self, id: u64) -> TxResult<bool> {
+        match self.layout {
+            Layout::V1 => Ok(self.t[MODELS].get(id_key(id))?.is_some()),
+            Layout::V2 => self.with_models(id, false, |b| b.iter().any(|(i, _)| *i == id)),
+        }
+    }
+
+    /// Store (or with `None` remove) the compressed model of entry `id`.
+    pub fn set_packed_model(&self, id: u64, packed: Option<Vec<u8>>) -> TxResult<()> {
+        match self.layout {
+            Layout::V1 => {
+                match packed {
+                    Some(p) => self.t[MODELS].insert(&id_key(id), p)?,
+                    None => self.t[MODELS].remove(&id_key(id))?,
+                };
+                Ok(())
+            }
+            Layout::V2 => self.with_models(id, true, |b| {
+                b.retain(|(i, _)| *i != id);
+                if let Some(p) = packed {
+                    let at = b.partition_point(|(i, _)| *i < id);
+                    b.insert(at, (id, p));
+                }
+            }),
+        }
+    }
+
     /// Writes the changed records back into their trees.
     pub(super) fn write_back(&self) -> TxResult<()> {
         let cache = std::mem::take(&mut *self.cache.borrow_mut());
+        for (k, (b, dirty)) in cache.models {
+            if !dirty {
+                continue;
+            }
+            if b.is_empty() {
+                self.t[MODELS].remove(&k)?;
+            } else {
+                self.t[MODELS].insert(&k, codec::encode_model_bucket(&b))?;
+            }
+        }
         for (k, (d, dirty)) in cache.docs {
             if dirty {
                 self.t[DOCS].insert(k, codec::encode_doc(&d))?;
@@ -264,7 +340,7 @@ impl Tx<'_> {
 
     /// Which entry owns a line key of `form`.
     fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
-        let bk = codec::line_bucket_key(self.lines, form, lk);
+        let bk = codec::line_bucket_key(self.layout.lines(), form, lk);
         let owner = self.with_bucket(&bk, false, |b| {
             b.iter().find(|(l, _)| l == lk).map(|(_, id)| *id)
         })?;
@@ -280,7 +356,7 @@ impl Tx<'_> {
 
     /// Make `owner` the owner of a line key (`None`: nobody).
     fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
-        let bk = codec::line_bucket_key(self.lines, form, lk);
+        let bk = codec::line_bucket_key(self.layout.lines(), form, lk);
         self.with_bucket(&bk, true, |b| {
             b.retain(|(l, _)| l != lk);
             if let Some(id) = owner {

@@ -340,7 +340,7 @@ fn legacy_line_keys_still_own_their_lines() {
     ingest(&s, vec![doc("1", &["a"], 11)]);
     let id1 = s.find(S, "1").unwrap().unwrap().id;
     // Move the claim of "a" from its bucket to the old layout.
-    let bk = codec::line_bucket_key(s.inner.lines, F, "a");
+    let bk = codec::line_bucket_key(s.inner.layout.lines(), F, "a");
     s.tree("line_buckets").remove(&bk).unwrap();
     s.tree("line_keys")
         .insert(codec::pair(F, "a"), &codec::id_key(id1))
@@ -465,6 +465,8 @@ fn trace_is_bounded() {
 #[test]
 fn legacy_trace_records_and_plain_models_still_read() {
     let (d, s) = open();
+    // Older ferries wrote format 1.
+    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
     let key = codec::pair(S, "9");
     for seq in 0..2u64 {
         let mut k = key.clone();
@@ -483,6 +485,7 @@ fn legacy_trace_records_and_plain_models_still_read() {
         .insert(key.as_slice(), &2u64.to_be_bytes())
         .unwrap();
     let s = reopen(&d, s);
+    assert_eq!(s.inner.layout, Layout::V1);
     s.ingest(S, F, vec![doc("9", &[], 7)], OnChange::Record)
         .unwrap();
     let t = s.trace(S, "9").unwrap();
@@ -578,7 +581,7 @@ fn line_buckets_scenario(s: &Store) {
 #[test]
 fn new_stores_group_numeric_line_keys() {
     let (d, s) = open();
-    assert_eq!(s.inner.lines, LineBuckets::Grouped);
+    assert_eq!(s.inner.layout, Layout::V2);
     assert_eq!(
         s.inner.meta.get(META_FORMAT).unwrap().unwrap().as_ref(),
         [STORE_FORMAT]
@@ -600,7 +603,7 @@ fn new_stores_group_numeric_line_keys() {
         3 + keys.iter().filter(|k| k[F.len() + 1] == b'h').count()
     );
     let s = reopen(&d, s);
-    assert_eq!(s.inner.lines, LineBuckets::Grouped);
+    assert_eq!(s.inner.layout, Layout::V2);
     ok(&s);
 }
 
@@ -609,7 +612,7 @@ fn format_1_stores_keep_hashed_line_buckets() {
     let (d, s) = open();
     s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
     let s = reopen(&d, s);
-    assert_eq!(s.inner.lines, LineBuckets::Hashed);
+    assert_eq!(s.inner.layout, Layout::V1);
     line_buckets_scenario(&s);
     assert!(s
         .tree("line_buckets")
@@ -617,6 +620,39 @@ fn format_1_stores_keep_hashed_line_buckets() {
         .keys()
         .all(|k| k.unwrap().len() == F.len() + 3));
     let s = reopen(&d, s);
-    assert_eq!(s.inner.lines, LineBuckets::Hashed);
+    assert_eq!(s.inner.layout, Layout::V1);
     ok(&s);
+}
+
+/// Format 2 keeps the models of 16 consecutive entries under one key; each still reads, changes
+/// and goes on its own.
+#[test]
+fn models_share_buckets_and_keep_apart() {
+    let (d, s) = open();
+    let docs: Vec<Ingest> = (0..40).map(|i| doc(&i.to_string(), &[], 100 + i)).collect();
+    ingest(&s, docs);
+    let buckets = s.tree("models").len();
+    assert!(
+        (3..=4).contains(&buckets),
+        "{buckets} model keys for 40 entries"
+    );
+    assert!(s
+        .tree("models")
+        .iter()
+        .keys()
+        .all(|k| k.unwrap().len() == 9));
+    // A pending entry changes: its model alone is replaced.
+    ingest(&s, vec![doc("17", &[], 999)]);
+    let s = reopen(&d, s);
+    for i in 0..40u64 {
+        let e = s.find(S, &i.to_string()).unwrap().unwrap();
+        let fp = if i == 17 { 999 } else { 100 + i };
+        assert_eq!(e.model_json().unwrap()["v"], fp, "entry {i}");
+    }
+    // Sent and finished without touching the models.
+    let id = s.find(S, "5").unwrap().unwrap().id;
+    send(&s, id);
+    s.finish(vec![(id, delivered("5"))]).unwrap();
+    ok(&s);
+    assert_eq!(s.get(id).unwrap().unwrap().model_json().unwrap()["v"], 105);
 }

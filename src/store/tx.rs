@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{self, decode, id_key, pair, LineBuckets};
+use super::codec::{self, decode, id_key, pair, Layout};
 use super::error::StoreError;
 use super::records::Records;
 use super::types::{Delivery, OutboxEntry};
@@ -47,7 +47,7 @@ pub(super) const TRACE_HEAD: usize = 8;
 const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
-const MODELS: usize = 11;
+pub(super) const MODELS: usize = 11;
 /// Line key owners, bucketed (`codec::line_bucket_key`). `LINE_KEYS` (one key per line) is
 /// what older ferries wrote: still read, emptied as lines are claimed or released.
 pub(super) const LINE_BUCKETS: usize = 12;
@@ -131,8 +131,8 @@ pub(crate) struct Tx<'a> {
     /// Whether the store has records in the layouts of older ferries (`by_key`, `trace_head`,
     /// `line_keys`): only then are those trees consulted.
     pub(super) legacy: bool,
-    /// How line keys are grouped into buckets.
-    pub(super) lines: LineBuckets,
+    /// How records are grouped under keys.
+    pub(super) layout: Layout,
     /// Models compressed before the transaction (outside the write lock): (JSON, packed).
     packed: &'a [(&'a [u8], Vec<u8>)],
     /// Doc records and line buckets read in this transaction, decoded once and written back
@@ -145,7 +145,7 @@ impl<'a> Tx<'a> {
         t: &'a [TransactionalTree],
         now: i64,
         legacy: bool,
-        lines: LineBuckets,
+        layout: Layout,
         packed: &'a [(&'a [u8], Vec<u8>)],
     ) -> Self {
         Tx {
@@ -153,7 +153,7 @@ impl<'a> Tx<'a> {
             now,
             deltas: BTreeMap::new(),
             legacy,
-            lines,
+            layout,
             packed,
             cache: RefCell::new(Records::default()),
         }
@@ -168,7 +168,7 @@ impl<'a> Tx<'a> {
         match self.t[OUTBOX].get(k)? {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
-                if let Some(m) = self.t[MODELS].get(k)? {
+                if let Some(m) = self.packed_model(id)? {
                     e.model = codec::unpack_model(&k, &m).map_err(abort)?;
                 }
                 Ok(Some(e))
@@ -204,20 +204,20 @@ impl<'a> Tx<'a> {
             }
         }
         let changed = old.map(|o| o.model != new.model).unwrap_or(true);
-        let k = id_key(new.id);
         if changed && new.model.is_empty() {
-            self.t[MODELS].remove(&k)?;
-        } else if !new.model.is_empty() && (changed || self.t[MODELS].get(k)?.is_none()) {
+            self.set_packed_model(new.id, None)?;
+        } else if !new.model.is_empty() && (changed || !self.has_model(new.id)?) {
             // Also a model a store older than the `models` tree kept inside the record, which
             // `encode_entry_record` no longer writes there.
-            match self
+            let packed = match self
                 .packed
                 .iter()
                 .find(|(json, _)| *json == new.model.as_slice())
             {
-                Some((_, packed)) => self.t[MODELS].insert(&k, packed.as_slice())?,
-                None => self.t[MODELS].insert(&k, codec::pack_model(&new.model))?,
+                Some((_, packed)) => packed.clone(),
+                None => codec::pack_model(&new.model),
             };
+            self.set_packed_model(new.id, Some(packed))?;
         }
         self.t[OUTBOX].insert(&id_key(new.id), codec::encode_entry_record(new))?;
         let new_keys = index_keys(new);
@@ -327,7 +327,7 @@ impl Tx<'_> {
     /// Remove an entry that no index other than the dead index refers to (a change notice).
     pub fn remove_notice(&mut self, e: &OutboxEntry) -> TxResult<()> {
         self.t[OUTBOX].remove(&id_key(e.id))?;
-        self.t[MODELS].remove(&id_key(e.id))?;
+        self.set_packed_model(e.id, None)?;
         self.t[DEAD].remove(codec::dead_key(&e.scheme, e.id))?;
         self.count(&e.scheme, Counter::of(&e.state), -1);
         if e.changed_after_delivery {
