@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::codec::{self, decode};
+use super::codec::{self, decode, Layout};
 use super::tx::{self, Counter};
 use super::types::{Delivery, OutboxEntry};
 use super::{Store, StoreError};
@@ -18,18 +18,29 @@ impl Store {
         let mut entries: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
         for kv in self.tree("outbox").iter() {
             let (k, v) = kv?;
-            let mut e: OutboxEntry = decode("outbox", &k, &v)?;
-            if let Some(m) = self.stored_model(e.id)? {
-                e.model = m;
+            let records = match self.inner.layout {
+                Layout::V1 => vec![(None, v.to_vec())],
+                Layout::V2 => codec::decode_id_bucket("outbox", &k, &v)?
+                    .into_iter()
+                    .map(|(id, r)| (Some(id), r))
+                    .collect(),
+            };
+            for (bucketed, r) in records {
+                let mut e: OutboxEntry = decode("outbox", &k, &r)?;
+                if let Some(m) = self.stored_model(e.id)? {
+                    e.model = m;
+                }
+                if k.as_ref() != self.inner.layout.id_key(e.id).as_slice()
+                    || bucketed.is_some_and(|id| id != e.id)
+                {
+                    p.push(format!(
+                        "outbox key {} holds entry {}",
+                        codec::show_key(&k),
+                        e.id
+                    ));
+                }
+                entries.insert(e.id, e);
             }
-            if k.as_ref() != codec::id_key(e.id) {
-                p.push(format!(
-                    "outbox key {} holds entry {}",
-                    codec::show_key(&k),
-                    e.id
-                ));
-            }
-            entries.insert(e.id, e);
         }
         let mut counted: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut primaries: HashMap<u64, usize> = HashMap::new();

@@ -18,8 +18,8 @@ pub const STORE_FORMAT: u8 = 2;
 pub enum Layout {
     /// Format 1: line keys in hashed buckets, one `models` key per entry.
     V1,
-    /// Format 2: numeric line keys grouped by value, models of 16 consecutive entries under one
-    /// key ([`model_bucket_key`]).
+    /// Format 2: numeric line keys grouped by value; outbox records and models of 16
+    /// consecutive entries under one key ([`id_bucket_key`]).
     V2,
 }
 
@@ -39,31 +39,33 @@ impl Layout {
         }
     }
 
-    /// The `models` key holding entry `id`'s model.
-    pub fn model_key(self, id: u64) -> Vec<u8> {
+    /// The `outbox` or `models` key holding entry `id`'s record.
+    pub fn id_key(self, id: u64) -> Vec<u8> {
         match self {
             Layout::V1 => id_key(id).to_vec(),
-            Layout::V2 => model_bucket_key(id).to_vec(),
+            Layout::V2 => id_bucket_key(id).to_vec(),
         }
     }
 }
 
-/// Entries per model bucket (consecutive ids: a page's new entries share a few buckets).
-const MODEL_BUCKET: u64 = 16;
+/// Entries per id bucket (consecutive ids: a page's new entries share a few buckets, and so do
+/// the entries of one BatchSave).
+const ID_BUCKET: u64 = 16;
 
-/// `'b' ++ (id / 16)`: nine bytes, never the eight of a format-1 `models` key.
-pub fn model_bucket_key(id: u64) -> [u8; 9] {
+/// Format 2 keeps the outbox records and the models of 16 consecutive entries under one key:
+/// `'b' ++ (id / 16)`, nine bytes, never the eight of a format-1 key.
+pub fn id_bucket_key(id: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = b'b';
-    k[1..].copy_from_slice(&(id / MODEL_BUCKET).to_be_bytes());
+    k[1..].copy_from_slice(&(id / ID_BUCKET).to_be_bytes());
     k
 }
 
-/// The packed models of one bucket, by entry id.
-pub type ModelBucket = Vec<(u64, Vec<u8>)>;
+/// The records of one id bucket, by entry id, in id order.
+pub type IdBucket = Vec<(u64, Vec<u8>)>;
 
-/// `[VERSION] ++ (id(8) len(4) packed)*`.
-pub fn encode_model_bucket(b: &ModelBucket) -> Vec<u8> {
+/// `[VERSION] ++ (id(8) len(4) record)*`.
+pub fn encode_id_bucket(b: &IdBucket) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + b.iter().map(|(_, m)| 12 + m.len()).sum::<usize>());
     out.push(VERSION);
     for (id, m) in b {
@@ -74,14 +76,15 @@ pub fn encode_model_bucket(b: &ModelBucket) -> Vec<u8> {
     out
 }
 
-/// Walks a model bucket record: `f(id, packed)` for each model, in order.
-fn walk_model_bucket<'a>(
+/// Walks an id bucket record: `f(id, record)` for each, in order, until `f` says stop.
+fn walk_id_bucket<'a>(
+    tree: &'static str,
     key: &[u8],
     bytes: &'a [u8],
     mut f: impl FnMut(u64, &'a [u8]) -> bool,
 ) -> Result<(), StoreError> {
     let bad = |message: &str| StoreError::Codec {
-        tree: "models",
+        tree,
         key: show_key(key),
         message: message.to_string(),
     };
@@ -89,23 +92,23 @@ fn walk_model_bucket<'a>(
         Some((&VERSION, rest)) => rest,
         Some((v, _)) => {
             return Err(StoreError::UnknownVersion {
-                tree: "models",
+                tree,
                 key: show_key(key),
                 version: *v,
                 supported: VERSION,
             })
         }
-        None => return Err(bad("empty model bucket")),
+        None => return Err(bad("empty bucket")),
     };
     while !rest.is_empty() {
         if rest.len() < 12 {
-            return Err(bad("model bucket cut short"));
+            return Err(bad("bucket cut short"));
         }
         let (head, tail) = rest.split_at(12);
         let id = u64::from_be_bytes(head[..8].try_into().map_err(|_| bad("id"))?);
         let len = u32::from_be_bytes(head[8..].try_into().map_err(|_| bad("length"))?) as usize;
         if tail.len() < len {
-            return Err(bad("model bucket cut short"));
+            return Err(bad("bucket cut short"));
         }
         let (m, next) = tail.split_at(len);
         if !f(id, m) {
@@ -116,23 +119,28 @@ fn walk_model_bucket<'a>(
     Ok(())
 }
 
-pub fn decode_model_bucket(key: &[u8], bytes: &[u8]) -> Result<ModelBucket, StoreError> {
+pub fn decode_id_bucket(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<IdBucket, StoreError> {
     let mut out = Vec::new();
-    walk_model_bucket(key, bytes, |id, m| {
+    walk_id_bucket(tree, key, bytes, |id, m| {
         out.push((id, m.to_vec()));
         true
     })?;
     Ok(out)
 }
 
-/// The packed model of `id` in a bucket record, without decoding the others.
-pub fn bucket_model<'a>(
+/// The record of `id` in a bucket, without copying the others.
+pub fn bucket_item<'a>(
+    tree: &'static str,
     key: &[u8],
     bytes: &'a [u8],
     id: u64,
 ) -> Result<Option<&'a [u8]>, StoreError> {
     let mut found = None;
-    walk_model_bucket(key, bytes, |i, m| {
+    walk_id_bucket(tree, key, bytes, |i, m| {
         if i == id {
             found = Some(m);
         }
@@ -462,21 +470,28 @@ mod tests {
     }
 
     #[test]
-    fn model_buckets_round_trip_and_find_one() {
-        let b: ModelBucket = vec![(32, b"abc".to_vec()), (33, Vec::new()), (47, vec![7; 300])];
-        let k = model_bucket_key(40);
-        assert_eq!(k, model_bucket_key(32));
-        assert_ne!(k, model_bucket_key(48));
+    fn id_buckets_round_trip_and_find_one() {
+        let b: IdBucket = vec![(32, b"abc".to_vec()), (33, Vec::new()), (47, vec![7; 300])];
+        let k = id_bucket_key(40);
+        assert_eq!(k, id_bucket_key(32));
+        assert_ne!(k, id_bucket_key(48));
         assert_eq!(k.len(), 9, "never the length of a format-1 key");
-        let bytes = encode_model_bucket(&b);
-        assert_eq!(decode_model_bucket(&k, &bytes).unwrap(), b);
-        assert_eq!(bucket_model(&k, &bytes, 47).unwrap(), Some(&[7u8; 300][..]));
-        assert_eq!(bucket_model(&k, &bytes, 33).unwrap(), Some(&[][..]));
-        assert_eq!(bucket_model(&k, &bytes, 34).unwrap(), None);
-        let err = decode_model_bucket(&k, &bytes[..bytes.len() - 1]).unwrap_err();
+        let bytes = encode_id_bucket(&b);
+        assert_eq!(decode_id_bucket("models", &k, &bytes).unwrap(), b);
+        assert_eq!(
+            bucket_item("models", &k, &bytes, 47).unwrap(),
+            Some(&[7u8; 300][..])
+        );
+        assert_eq!(
+            bucket_item("models", &k, &bytes, 33).unwrap(),
+            Some(&[][..])
+        );
+        assert_eq!(bucket_item("models", &k, &bytes, 34).unwrap(), None);
+        let err = decode_id_bucket("outbox", &k, &bytes[..bytes.len() - 1]).unwrap_err();
         assert!(err.to_string().contains("cut short"), "{err}");
-        assert!(decode_model_bucket(&k, &[]).is_err());
-        assert!(decode_model_bucket(&k, &[VERSION + 1]).is_err());
+        assert!(err.to_string().contains("outbox"), "{err}");
+        assert!(decode_id_bucket("models", &k, &[]).is_err());
+        assert!(decode_id_bucket("models", &k, &[VERSION + 1]).is_err());
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use tx::TRACE_KEEP;
 pub use types::*;
 
-use codec::{decode, id_key, pair, prefix};
+use codec::{decode, pair, prefix};
 use tx::{Counter, Tx, TxResult, TX_TREES};
 
 /// Handle to the store; cheap to clone, share it between actors.
@@ -176,29 +176,35 @@ impl Store {
     }
 
     fn entry_at(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
-        let k = id_key(id);
-        match self.tree("outbox").get(k)? {
-            Some(v) => {
-                let mut e: OutboxEntry = decode("outbox", &k, &v)?;
-                if let Some(m) = self.stored_model(id)? {
-                    e.model = m;
-                }
-                Ok(Some(e))
+        self.with_id_record("outbox", id, |k, v| {
+            let mut e: OutboxEntry = decode("outbox", k, v)?;
+            if let Some(m) = self.stored_model(id)? {
+                e.model = m;
             }
-            None => Ok(None),
-        }
+            Ok(e)
+        })
     }
 
     /// The model JSON of entry `id` as the `models` tree keeps it, if any.
     fn stored_model(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let k = self.inner.layout.model_key(id);
-        let Some(v) = self.tree("models").get(&k)? else {
+        self.with_id_record("models", id, codec::unpack_model)
+    }
+
+    /// Runs `f` on the record of entry `id` in `tree` (`outbox` or `models`), if it has one.
+    fn with_id_record<T>(
+        &self,
+        tree: &'static str,
+        id: u64,
+        f: impl FnOnce(&[u8], &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let k = self.inner.layout.id_key(id);
+        let Some(v) = self.tree(tree).get(&k)? else {
             return Ok(None);
         };
         match self.inner.layout {
-            Layout::V1 => Ok(Some(codec::unpack_model(&k, &v)?)),
-            Layout::V2 => match codec::bucket_model(&k, &v, id)? {
-                Some(m) => Ok(Some(codec::unpack_model(&k, m)?)),
+            Layout::V1 => f(&k, &v).map(Some),
+            Layout::V2 => match codec::bucket_item(tree, &k, &v, id)? {
+                Some(r) => f(&k, r).map(Some),
                 None => Ok(None),
             },
         }

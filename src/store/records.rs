@@ -7,13 +7,11 @@
 
 use std::collections::HashMap;
 
-use super::codec::{
-    self, decode, encode, id_key, pair, DocRecord, Layout, LineBucket, ModelBucket,
-};
+use super::codec::{self, decode, encode, id_key, pair, DocRecord, IdBucket, Layout, LineBucket};
 use super::error::StoreError;
 use super::tx::{
-    abort, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE, TRACE_HEAD,
-    TRACE_KEEP,
+    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE,
+    TRACE_HEAD, TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 
@@ -22,7 +20,8 @@ use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 pub(crate) struct Records {
     docs: HashMap<Vec<u8>, (DocRecord, bool)>,
     buckets: HashMap<Vec<u8>, (LineBucket, bool)>,
-    models: HashMap<[u8; 9], (ModelBucket, bool)>,
+    /// Id buckets (format 2) by (tree, key).
+    ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
 }
 
 /// A line key owned by another live entry.
@@ -100,79 +99,106 @@ impl Tx<'_> {
         }
     }
 
-    /// Runs `f` on the model bucket holding entry `id` (format 2); `write`: it changes it.
-    fn with_models<R>(
+    /// Runs `f` on the id bucket of `tree` (`OUTBOX` or `MODELS`) holding entry `id` (format
+    /// 2); `write`: it changes the bucket.
+    fn with_ids<R>(
         &self,
+        tree: usize,
         id: u64,
         write: bool,
-        f: impl FnOnce(&mut ModelBucket) -> R,
+        f: impl FnOnce(&mut IdBucket) -> R,
     ) -> TxResult<R> {
-        let key = codec::model_bucket_key(id);
+        let key = codec::id_bucket_key(id);
         let mut cache = self.cache.borrow_mut();
-        if !cache.models.contains_key(&key) {
-            let b = match self.t[MODELS].get(key)? {
-                Some(v) => codec::decode_model_bucket(&key, &v).map_err(abort)?,
+        if !cache.ids.contains_key(&(tree, key)) {
+            let b = match self.t[tree].get(key)? {
+                Some(v) => codec::decode_id_bucket(tree_name(tree), &key, &v).map_err(abort)?,
                 None => Vec::new(),
             };
-            cache.models.insert(key, (b, false));
+            cache.ids.insert((tree, key), (b, false));
         }
-        match cache.models.get_mut(&key) {
+        match cache.ids.get_mut(&(tree, key)) {
             Some((b, dirty)) => {
                 *dirty |= write;
                 Ok(f(b))
             }
-            None => Err(abort(StoreError::Corrupt("model bucket cache".into()))),
+            None => Err(abort(StoreError::Corrupt("id bucket cache".into()))),
         }
     }
 
-    /// The model of entry `id` as stored (compressed, or plain JSON from an older ferry).
-    pub fn packed_model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+    /// The record of entry `id` in `tree` (`OUTBOX` or `MODELS`) as stored.
+    pub(super) fn id_record(&self, tree: usize, id: u64) -> TxResult<Option<Vec<u8>>> {
         match self.layout {
-            Layout::V1 => Ok(self.t[MODELS].get(id_key(id))?.map(|v| v.to_vec())),
-            Layout::V2 => self.with_models(id, false, |b| {
+            Layout::V1 => Ok(self.t[tree].get(id_key(id))?.map(|v| v.to_vec())),
+            Layout::V2 => self.with_ids(tree, id, false, |b| {
                 b.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())
             }),
         }
     }
 
-    pub fn has_model(&self, id: u64) -> TxResult<bool> {
+    /// Whether `tree` has a record of entry `id`.
+    pub(super) fn has_id_record(&self, tree: usize, id: u64) -> TxResult<bool> {
         match self.layout {
-            Layout::V1 => Ok(self.t[MODELS].get(id_key(id))?.is_some()),
-            Layout::V2 => self.with_models(id, false, |b| b.iter().any(|(i, _)| *i == id)),
+            Layout::V1 => Ok(self.t[tree].get(id_key(id))?.is_some()),
+            Layout::V2 => self.with_ids(tree, id, false, |b| b.iter().any(|(i, _)| *i == id)),
         }
     }
 
-    /// Store (or with `None` remove) the compressed model of entry `id`.
-    pub fn set_packed_model(&self, id: u64, packed: Option<Vec<u8>>) -> TxResult<()> {
+    /// Store (or with `None` remove) the record of entry `id` in `tree`.
+    pub(super) fn set_id_record(
+        &self,
+        tree: usize,
+        id: u64,
+        record: Option<Vec<u8>>,
+    ) -> TxResult<()> {
         match self.layout {
             Layout::V1 => {
-                match packed {
-                    Some(p) => self.t[MODELS].insert(&id_key(id), p)?,
-                    None => self.t[MODELS].remove(&id_key(id))?,
+                match record {
+                    Some(r) => self.t[tree].insert(&id_key(id), r)?,
+                    None => self.t[tree].remove(&id_key(id))?,
                 };
                 Ok(())
             }
-            Layout::V2 => self.with_models(id, true, |b| {
-                b.retain(|(i, _)| *i != id);
-                if let Some(p) = packed {
-                    let at = b.partition_point(|(i, _)| *i < id);
-                    b.insert(at, (id, p));
+            Layout::V2 => self.with_ids(tree, id, true, |b| {
+                let at = b.partition_point(|(i, _)| *i < id);
+                let present = b.get(at).is_some_and(|(i, _)| *i == id);
+                match (record, present) {
+                    (Some(r), true) => b[at].1 = r,
+                    (Some(r), false) => b.insert(at, (id, r)),
+                    (None, true) => {
+                        b.remove(at);
+                    }
+                    (None, false) => {}
                 }
             }),
         }
     }
 
+    /// The model of entry `id` as stored (compressed, or plain JSON from an older ferry).
+    pub fn packed_model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+        self.id_record(MODELS, id)
+    }
+
+    pub fn has_model(&self, id: u64) -> TxResult<bool> {
+        self.has_id_record(MODELS, id)
+    }
+
+    /// Store (or with `None` remove) the compressed model of entry `id`.
+    pub fn set_packed_model(&self, id: u64, packed: Option<Vec<u8>>) -> TxResult<()> {
+        self.set_id_record(MODELS, id, packed)
+    }
+
     /// Writes the changed records back into their trees.
     pub(super) fn write_back(&self) -> TxResult<()> {
         let cache = std::mem::take(&mut *self.cache.borrow_mut());
-        for (k, (b, dirty)) in cache.models {
+        for ((tree, k), (b, dirty)) in cache.ids {
             if !dirty {
                 continue;
             }
             if b.is_empty() {
-                self.t[MODELS].remove(&k)?;
+                self.t[tree].remove(&k)?;
             } else {
-                self.t[MODELS].insert(&k, codec::encode_model_bucket(&b))?;
+                self.t[tree].insert(&k, codec::encode_id_bucket(&b))?;
             }
         }
         for (k, (d, dirty)) in cache.docs {

@@ -649,10 +649,15 @@ fn models_share_buckets_and_keep_apart() {
         let fp = if i == 17 { 999 } else { 100 + i };
         assert_eq!(e.model_json().unwrap()["v"], fp, "entry {i}");
     }
-    // Sent and finished without touching the models.
+    // Sent and finished without touching the models or the neighbours.
     let id = s.find(S, "5").unwrap().unwrap().id;
+    let next = s.find(S, "6").unwrap().unwrap();
     send(&s, id);
     s.finish(vec![(id, delivered("5"))]).unwrap();
     ok(&s);
-    assert_eq!(s.get(id).unwrap().unwrap().model_json().unwrap()["v"], 105);
+    let e = s.get(id).unwrap().unwrap();
+    assert!(matches!(e.state, Delivery::Delivered { .. }));
+    assert_eq!(e.model_json().unwrap()["v"], 105);
+    assert_eq!(s.get(next.id).unwrap().unwrap(), next);
+    assert_eq!(s.counts(S).unwrap().pending, 39);
 }

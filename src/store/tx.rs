@@ -48,6 +48,11 @@ const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
 pub(super) const MODELS: usize = 11;
+
+/// The name of a `Tx` tree (for messages).
+pub(super) fn tree_name(i: usize) -> &'static str {
+    TX_TREES.get(i).copied().unwrap_or("?")
+}
 /// Line key owners, bucketed (`codec::line_bucket_key`). `LINE_KEYS` (one key per line) is
 /// what older ferries wrote: still read, emptied as lines are claimed or released.
 pub(super) const LINE_BUCKETS: usize = 12;
@@ -165,7 +170,7 @@ impl<'a> Tx<'a> {
 
     pub fn get_entry(&self, id: u64) -> TxResult<Option<OutboxEntry>> {
         let k = id_key(id);
-        match self.t[OUTBOX].get(k)? {
+        match self.id_record(OUTBOX, id)? {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
                 if let Some(m) = self.packed_model(id)? {
@@ -187,7 +192,7 @@ impl<'a> Tx<'a> {
     /// as `old` to `put_entry` with a `new` derived from it, and the model stays as stored.
     pub fn entry_meta(&self, id: u64) -> TxResult<OutboxEntry> {
         let k = id_key(id);
-        match self.t[OUTBOX].get(k)? {
+        match self.id_record(OUTBOX, id)? {
             Some(v) => decode("outbox", &k, &v).map_err(abort),
             None => Err(abort(StoreError::NotFound(id))),
         }
@@ -219,7 +224,7 @@ impl<'a> Tx<'a> {
             };
             self.set_packed_model(new.id, Some(packed))?;
         }
-        self.t[OUTBOX].insert(&id_key(new.id), codec::encode_entry_record(new))?;
+        self.set_id_record(OUTBOX, new.id, Some(codec::encode_entry_record(new)))?;
         let new_keys = index_keys(new);
         let old_keys = old.map(index_keys);
         if old_keys.as_ref() != Some(&new_keys) {
@@ -326,7 +331,7 @@ pub(crate) fn read_i64(tree: &'static str, key: &[u8], v: &[u8]) -> Result<i64, 
 impl Tx<'_> {
     /// Remove an entry that no index other than the dead index refers to (a change notice).
     pub fn remove_notice(&mut self, e: &OutboxEntry) -> TxResult<()> {
-        self.t[OUTBOX].remove(&id_key(e.id))?;
+        self.set_id_record(OUTBOX, e.id, None)?;
         self.set_packed_model(e.id, None)?;
         self.t[DEAD].remove(codec::dead_key(&e.scheme, e.id))?;
         self.count(&e.scheme, Counter::of(&e.state), -1);
