@@ -45,20 +45,19 @@ impl Store {
         let mut counted: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut primaries: HashMap<u64, usize> = HashMap::new();
         let mut named = Vec::new();
-        for kv in self.tree("docs").iter() {
-            let (k, v) = kv?;
+        for (k, v) in self.doc_records()? {
             if let Some((id, _)) = codec::doc_entry(&k, &v)? {
                 named.push((k, id));
             }
         }
         for kv in self.tree("by_key").iter() {
             let (k, v) = kv?;
-            named.push((k.clone(), codec::read_id("by_key", &k, &v)?));
+            named.push((k.to_vec(), codec::read_id("by_key", &k, &v)?));
         }
         for (k, id) in named {
             *primaries.entry(id).or_default() += 1;
             match entries.get(&id) {
-                Some(e) if codec::pair(&e.scheme, &e.source_key) == k.as_ref() => {}
+                Some(e) if codec::pair(&e.scheme, &e.source_key) == k => {}
                 Some(e) => p.push(format!(
                     "by_key {} names entry {id} of {}/{}",
                     codec::show_key(&k),

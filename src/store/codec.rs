@@ -19,7 +19,8 @@ pub enum Layout {
     /// Format 1: line keys in hashed buckets, one `models` key per entry.
     V1,
     /// Format 2: numeric line keys grouped by value; outbox records and models of 16
-    /// consecutive entries under one key ([`id_bucket_key`]).
+    /// consecutive entries under one key ([`id_bucket_key`]); docs records of neighbouring
+    /// source keys under one key ([`doc_bucket_key`]).
     V2,
 }
 
@@ -324,6 +325,90 @@ pub fn line_bucket_key(scheme: LineBuckets, form: &str, line_key: &str) -> Vec<u
     k
 }
 
+/// Format 2 keeps the `docs` records of numeric source keys (Jushuitan's `io_id`) that differ
+/// only in the last digit under one key, `scheme \0 'n' digits`; any other source key under
+/// `scheme \0 'h' hash(2)`. `pair_key` is `scheme \0 source key`.
+pub fn doc_bucket_key(pair_key: &[u8]) -> Vec<u8> {
+    let split = pair_key
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(pair_key.len());
+    let (scheme, rest) = pair_key.split_at(split);
+    let source = rest.get(1..).unwrap_or_default();
+    let mut k = Vec::with_capacity(scheme.len() + 4 + source.len());
+    k.extend_from_slice(scheme);
+    k.push(0);
+    if !source.is_empty() && source.len() <= 24 && source.iter().all(u8::is_ascii_digit) {
+        k.push(b'n');
+        k.extend_from_slice(&source[..source.len() - 1]);
+    } else {
+        k.push(b'h');
+        k.extend_from_slice(&(crate::mapping::fnv1a64(source) as u16).to_be_bytes());
+    }
+    k
+}
+
+/// The records of one keyed bucket (`docs` in format 2): (full key, record), in key order.
+pub type KeyBucket = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// `[VERSION] ++ (key len(4) key record len(4) record)*`.
+pub fn encode_key_bucket(b: &KeyBucket) -> Vec<u8> {
+    let size: usize = b.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(1 + size);
+    out.push(VERSION);
+    for (k, v) in b {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    out
+}
+
+pub fn decode_key_bucket(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<KeyBucket, StoreError> {
+    let bad = |message: &str| StoreError::Codec {
+        tree,
+        key: show_key(key),
+        message: message.to_string(),
+    };
+    let mut rest = match bytes.split_first() {
+        Some((&VERSION, rest)) => rest,
+        Some((v, _)) => {
+            return Err(StoreError::UnknownVersion {
+                tree,
+                key: show_key(key),
+                version: *v,
+                supported: VERSION,
+            })
+        }
+        None => return Err(bad("empty bucket")),
+    };
+    let take = |rest: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
+        if rest.len() < 4 {
+            return Err(bad("bucket cut short"));
+        }
+        let (head, tail) = rest.split_at(4);
+        let len = u32::from_be_bytes(head.try_into().map_err(|_| bad("length"))?) as usize;
+        if tail.len() < len {
+            return Err(bad("bucket cut short"));
+        }
+        let (item, next) = tail.split_at(len);
+        *rest = next;
+        Ok(item.to_vec())
+    };
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let k = take(&mut rest)?;
+        let v = take(&mut rest)?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
 /// The (line key, owner id) pairs of one bucket.
 pub type LineBucket = Vec<(String, u64)>;
 
@@ -467,6 +552,26 @@ mod tests {
         a: u64,
         b: String,
         c: Vec<u8>,
+    }
+
+    #[test]
+    fn key_buckets_round_trip_and_docs_group_by_source_key() {
+        let b: KeyBucket = vec![
+            (b"s\x0012".to_vec(), vec![1, 2]),
+            (b"s\x0019".to_vec(), vec![]),
+        ];
+        let k = doc_bucket_key(b"s\x0012");
+        assert_eq!(k, b"s\x00n1".to_vec());
+        assert_eq!(k, doc_bucket_key(b"s\x0019"));
+        assert_ne!(k, doc_bucket_key(b"s\x0020"));
+        assert_ne!(k, doc_bucket_key(b"t\x0012"));
+        assert_eq!(doc_bucket_key(b"s\x00").len(), 5);
+        assert_eq!(doc_bucket_key(b"s\x00SO-1")[..3], *b"s\x00h");
+        let bytes = encode_key_bucket(&b);
+        assert_eq!(decode_key_bucket("docs", &k, &bytes).unwrap(), b);
+        let err = decode_key_bucket("docs", &k, &bytes[..bytes.len() - 3]).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert!(decode_key_bucket("docs", &k, &[]).is_err());
     }
 
     #[test]

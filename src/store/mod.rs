@@ -210,6 +210,36 @@ impl Store {
         }
     }
 
+    /// The `docs` record of `scheme \0 source key`, as stored.
+    fn doc_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.inner.layout {
+            Layout::V1 => Ok(self.tree("docs").get(key)?.map(|v| v.to_vec())),
+            Layout::V2 => {
+                let bk = codec::doc_bucket_key(key);
+                let Some(v) = self.tree("docs").get(&bk)? else {
+                    return Ok(None);
+                };
+                Ok(codec::decode_key_bucket("docs", &bk, &v)?
+                    .into_iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, r)| r))
+            }
+        }
+    }
+
+    /// Every `docs` record: (`scheme \0 source key`, record).
+    fn doc_records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tree("docs").iter() {
+            let (k, v) = kv?;
+            match self.inner.layout {
+                Layout::V1 => out.push((k.to_vec(), v.to_vec())),
+                Layout::V2 => out.extend(codec::decode_key_bucket("docs", &k, &v)?),
+            }
+        }
+        Ok(out)
+    }
+
     /// One outbox entry.
     pub fn get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
         self.entry_at(id)
@@ -218,7 +248,7 @@ impl Store {
     /// The entry of a (scheme, source key), if it has one.
     pub fn find(&self, scheme: &str, source_key: &str) -> Result<Option<OutboxEntry>, StoreError> {
         let k = pair(scheme, source_key);
-        if let Some(v) = self.tree("docs").get(&k)? {
+        if let Some(v) = self.doc_bytes(&k)? {
             if let Some((id, _)) = codec::doc_entry(&k, &v)? {
                 return self.entry_at(id);
             }
@@ -316,7 +346,7 @@ impl Store {
     /// The trace of a (scheme, source key): its last `TRACE_KEEP` events, oldest first.
     pub fn trace(&self, scheme: &str, source_key: &str) -> Result<Vec<TraceEvent>, StoreError> {
         let key = pair(scheme, source_key);
-        let mut out: Vec<TraceEvent> = match self.tree("docs").get(&key)? {
+        let mut out: Vec<TraceEvent> = match self.doc_bytes(&key)? {
             Some(v) => codec::decode_doc(&key, &v)?.events,
             None => Vec::new(),
         };

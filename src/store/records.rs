@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use super::codec::{self, decode, encode, id_key, pair, DocRecord, IdBucket, Layout, LineBucket};
+use super::codec::{
+    self, decode, encode, id_key, pair, DocRecord, IdBucket, KeyBucket, Layout, LineBucket,
+};
 use super::error::StoreError;
 use super::tx::{
     abort, tree_name, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE,
@@ -20,6 +22,8 @@ use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 pub(crate) struct Records {
     docs: HashMap<Vec<u8>, (DocRecord, bool)>,
     buckets: HashMap<Vec<u8>, (LineBucket, bool)>,
+    /// Docs buckets (format 2) by key, as read.
+    doc_buckets: HashMap<Vec<u8>, (KeyBucket, bool)>,
     /// Id buckets (format 2) by (tree, key).
     ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
 }
@@ -60,8 +64,26 @@ impl Tx<'_> {
     ) -> TxResult<R> {
         let mut cache = self.cache.borrow_mut();
         if !cache.docs.contains_key(key) {
-            let d = match self.t[DOCS].get(key)? {
-                Some(v) => codec::decode_doc(key, &v).map_err(abort)?,
+            let stored = match self.layout {
+                Layout::V1 => self.t[DOCS].get(key)?.map(|v| v.to_vec()),
+                Layout::V2 => {
+                    let bk = codec::doc_bucket_key(key);
+                    if !cache.doc_buckets.contains_key(&bk) {
+                        let b = match self.t[DOCS].get(&bk)? {
+                            Some(v) => codec::decode_key_bucket("docs", &bk, &v).map_err(abort)?,
+                            None => Vec::new(),
+                        };
+                        cache.doc_buckets.insert(bk.clone(), (b, false));
+                    }
+                    cache
+                        .doc_buckets
+                        .get(&bk)
+                        .and_then(|(b, _)| b.iter().find(|(k, _)| k == key))
+                        .map(|(_, v)| v.clone())
+                }
+            };
+            let d = match stored {
+                Some(v) => codec::decode_doc(key, v.as_slice()).map_err(abort)?,
                 None => DocRecord::default(),
             };
             cache.docs.insert(key.to_vec(), (d, false));
@@ -201,9 +223,33 @@ impl Tx<'_> {
                 self.t[tree].insert(&k, codec::encode_id_bucket(&b))?;
             }
         }
+        let mut doc_buckets = cache.doc_buckets;
         for (k, (d, dirty)) in cache.docs {
+            if !dirty {
+                continue;
+            }
+            match self.layout {
+                Layout::V1 => {
+                    self.t[DOCS].insert(k, codec::encode_doc(&d))?;
+                }
+                Layout::V2 => {
+                    // `with_doc` loaded the bucket when it read the record.
+                    let bk = codec::doc_bucket_key(&k);
+                    let Some((b, bucket_dirty)) = doc_buckets.get_mut(&bk) else {
+                        return Err(abort(StoreError::Corrupt("doc bucket cache".into())));
+                    };
+                    let record = codec::encode_doc(&d);
+                    match b.binary_search_by(|(x, _)| x.as_slice().cmp(&k)) {
+                        Ok(at) => b[at].1 = record,
+                        Err(at) => b.insert(at, (k, record)),
+                    }
+                    *bucket_dirty = true;
+                }
+            }
+        }
+        for (k, (b, dirty)) in doc_buckets {
             if dirty {
-                self.t[DOCS].insert(k, codec::encode_doc(&d))?;
+                self.t[DOCS].insert(k, codec::encode_key_bucket(&b))?;
             }
         }
         for (k, (b, dirty)) in cache.buckets {

@@ -8,6 +8,16 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, s)
 }
 
+/// A store in the first layout (format 1), as every older ferry wrote them: the stores that can
+/// hold records in the layouts before that.
+fn open_v1() -> (tempfile::TempDir, Store) {
+    let (d, s) = open();
+    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.layout, Layout::V1);
+    (d, s)
+}
+
 /// Reopens the store in `dir` (records written behind its back in an older layout are noticed
 /// at open).
 fn reopen(dir: &tempfile::TempDir, s: Store) -> Store {
@@ -313,7 +323,7 @@ fn line_key_conflict_makes_a_dead_letter() {
 /// An entry an older ferry indexed in `by_key` is still found, deduplicated and re-indexed.
 #[test]
 fn legacy_by_key_still_names_its_entry() {
-    let (d, s) = open();
+    let (d, s) = open_v1();
     ingest(&s, vec![doc("1", &[], 11)]);
     let id = s.find(S, "1").unwrap().unwrap().id;
     let k = codec::pair(S, "1");
@@ -336,7 +346,7 @@ fn legacy_by_key_still_names_its_entry() {
 /// that drops the line releases it, and a later claim lands in the buckets.
 #[test]
 fn legacy_line_keys_still_own_their_lines() {
-    let (d, s) = open();
+    let (d, s) = open_v1();
     ingest(&s, vec![doc("1", &["a"], 11)]);
     let id1 = s.find(S, "1").unwrap().unwrap().id;
     // Move the claim of "a" from its bucket to the old layout.
@@ -464,9 +474,7 @@ fn trace_is_bounded() {
 /// `trace_head`. They still read, new events continue the numbering, the model reads plain.
 #[test]
 fn legacy_trace_records_and_plain_models_still_read() {
-    let (d, s) = open();
-    // Older ferries wrote format 1.
-    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
+    let (d, s) = open_v1();
     let key = codec::pair(S, "9");
     for seq in 0..2u64 {
         let mut k = key.clone();
@@ -609,10 +617,7 @@ fn new_stores_group_numeric_line_keys() {
 
 #[test]
 fn format_1_stores_keep_hashed_line_buckets() {
-    let (d, s) = open();
-    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V1);
+    let (d, s) = open_v1();
     line_buckets_scenario(&s);
     assert!(s
         .tree("line_buckets")
