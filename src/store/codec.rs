@@ -77,6 +77,32 @@ pub fn encode_id_bucket(b: &IdBucket) -> Vec<u8> {
     out
 }
 
+fn bucket_error(tree: &'static str, key: &[u8], message: &str) -> StoreError {
+    StoreError::Codec {
+        tree,
+        key: show_key(key),
+        message: message.to_string(),
+    }
+}
+
+/// A bucket record's items, after its version byte.
+fn bucket_body<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<&'a [u8], StoreError> {
+    match bytes.split_first() {
+        Some((&VERSION, rest)) => Ok(rest),
+        Some((v, _)) => Err(StoreError::UnknownVersion {
+            tree,
+            key: show_key(key),
+            version: *v,
+            supported: VERSION,
+        }),
+        None => Err(bucket_error(tree, key, "empty bucket")),
+    }
+}
+
 /// Walks an id bucket record: `f(id, record)` for each, in order, until `f` says stop.
 fn walk_id_bucket<'a>(
     tree: &'static str,
@@ -84,23 +110,8 @@ fn walk_id_bucket<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(u64, &'a [u8]) -> bool,
 ) -> Result<(), StoreError> {
-    let bad = |message: &str| StoreError::Codec {
-        tree,
-        key: show_key(key),
-        message: message.to_string(),
-    };
-    let mut rest = match bytes.split_first() {
-        Some((&VERSION, rest)) => rest,
-        Some((v, _)) => {
-            return Err(StoreError::UnknownVersion {
-                tree,
-                key: show_key(key),
-                version: *v,
-                supported: VERSION,
-            })
-        }
-        None => return Err(bad("empty bucket")),
-    };
+    let bad = |message: &str| bucket_error(tree, key, message);
+    let mut rest = bucket_body(tree, key, bytes)?;
     while !rest.is_empty() {
         if rest.len() < 12 {
             return Err(bad("bucket cut short"));
@@ -370,23 +381,8 @@ pub fn decode_key_bucket(
     key: &[u8],
     bytes: &[u8],
 ) -> Result<KeyBucket, StoreError> {
-    let bad = |message: &str| StoreError::Codec {
-        tree,
-        key: show_key(key),
-        message: message.to_string(),
-    };
-    let mut rest = match bytes.split_first() {
-        Some((&VERSION, rest)) => rest,
-        Some((v, _)) => {
-            return Err(StoreError::UnknownVersion {
-                tree,
-                key: show_key(key),
-                version: *v,
-                supported: VERSION,
-            })
-        }
-        None => return Err(bad("empty bucket")),
-    };
+    let bad = |message: &str| bucket_error(tree, key, message);
+    let mut rest = bucket_body(tree, key, bytes)?;
     let take = |rest: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
         if rest.len() < 4 {
             return Err(bad("bucket cut short"));
