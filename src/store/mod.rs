@@ -15,6 +15,7 @@ mod check;
 mod codec;
 mod error;
 mod ingest;
+mod layout;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -228,7 +229,7 @@ impl Store {
     }
 
     /// Every `docs` record: (`scheme \0 source key`, record).
-    fn doc_records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn doc_records(&self) -> Result<codec::KeyBucket, StoreError> {
         let mut out = Vec::new();
         for kv in self.tree("docs").iter() {
             let (k, v) = kv?;

@@ -132,12 +132,12 @@ impl Tx<'_> {
     ) -> TxResult<R> {
         let key = codec::id_bucket_key(id);
         let mut cache = self.cache.borrow_mut();
-        if !cache.ids.contains_key(&(tree, key)) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.ids.entry((tree, key)) {
             let b = match self.t[tree].get(key)? {
                 Some(v) => codec::decode_id_bucket(tree_name(tree), &key, &v).map_err(abort)?,
                 None => Vec::new(),
             };
-            cache.ids.insert((tree, key), (b, false));
+            slot.insert((b, false));
         }
         match cache.ids.get_mut(&(tree, key)) {
             Some((b, dirty)) => {

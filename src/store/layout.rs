@@ -1,0 +1,330 @@
+//! How records are grouped under sled keys (the store's format). sled keeps in-memory state for
+//! every leaf of 16 keys, and keys that only grow leave leaves half full, so the store's memory
+//! follows its number of keys: format 2 keeps neighbouring records under one key each.
+
+use super::codec::{decode, id_key, prefix, show_key, VERSION};
+use super::error::StoreError;
+
+/// The store's layout (`meta` key `store_format`), see [`Layout`]. A new store is created with
+/// the newest; older ones keep theirs.
+pub const STORE_FORMAT: u8 = 2;
+
+/// How records are grouped under sled keys. sled keeps in-memory state for every 16-key leaf
+/// (and sequential keys leave leaves half full), so memory follows the number of keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Format 1: line keys in hashed buckets, one `models` key per entry.
+    V1,
+    /// Format 2: numeric line keys grouped by value; outbox records and models of 16
+    /// consecutive entries under one key ([`id_bucket_key`]); docs records of neighbouring
+    /// source keys under one key ([`doc_bucket_key`]).
+    V2,
+}
+
+impl Layout {
+    pub fn from_format(format: u8) -> Option<Layout> {
+        match format {
+            1 => Some(Layout::V1),
+            2 => Some(Layout::V2),
+            _ => None,
+        }
+    }
+
+    pub fn lines(self) -> LineBuckets {
+        match self {
+            Layout::V1 => LineBuckets::Hashed,
+            Layout::V2 => LineBuckets::Grouped,
+        }
+    }
+
+    /// The `outbox` or `models` key holding entry `id`'s record.
+    pub fn id_key(self, id: u64) -> Vec<u8> {
+        match self {
+            Layout::V1 => id_key(id).to_vec(),
+            Layout::V2 => id_bucket_key(id).to_vec(),
+        }
+    }
+}
+
+/// Entries per id bucket (consecutive ids: a page's new entries share a few buckets, and so do
+/// the entries of one BatchSave).
+const ID_BUCKET: u64 = 16;
+
+/// Format 2 keeps the outbox records and the models of 16 consecutive entries under one key:
+/// `'b' ++ (id / 16)`, nine bytes, never the eight of a format-1 key.
+pub fn id_bucket_key(id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = b'b';
+    k[1..].copy_from_slice(&(id / ID_BUCKET).to_be_bytes());
+    k
+}
+
+/// The records of one id bucket, by entry id, in id order.
+pub type IdBucket = Vec<(u64, Vec<u8>)>;
+
+/// `[VERSION] ++ (id(8) len(4) record)*`.
+pub fn encode_id_bucket(b: &IdBucket) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + b.iter().map(|(_, m)| 12 + m.len()).sum::<usize>());
+    out.push(VERSION);
+    for (id, m) in b {
+        out.extend_from_slice(&id.to_be_bytes());
+        out.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+fn bucket_error(tree: &'static str, key: &[u8], message: &str) -> StoreError {
+    StoreError::Codec {
+        tree,
+        key: show_key(key),
+        message: message.to_string(),
+    }
+}
+
+/// A bucket record's items, after its version byte.
+fn bucket_body<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<&'a [u8], StoreError> {
+    match bytes.split_first() {
+        Some((&VERSION, rest)) => Ok(rest),
+        Some((v, _)) => Err(StoreError::UnknownVersion {
+            tree,
+            key: show_key(key),
+            version: *v,
+            supported: VERSION,
+        }),
+        None => Err(bucket_error(tree, key, "empty bucket")),
+    }
+}
+
+/// Walks an id bucket record: `f(id, record)` for each, in order, until `f` says stop.
+fn walk_id_bucket<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+    mut f: impl FnMut(u64, &'a [u8]) -> bool,
+) -> Result<(), StoreError> {
+    let bad = |message: &str| bucket_error(tree, key, message);
+    let mut rest = bucket_body(tree, key, bytes)?;
+    while !rest.is_empty() {
+        if rest.len() < 12 {
+            return Err(bad("bucket cut short"));
+        }
+        let (head, tail) = rest.split_at(12);
+        let id = u64::from_be_bytes(head[..8].try_into().map_err(|_| bad("id"))?);
+        let len = u32::from_be_bytes(head[8..].try_into().map_err(|_| bad("length"))?) as usize;
+        if tail.len() < len {
+            return Err(bad("bucket cut short"));
+        }
+        let (m, next) = tail.split_at(len);
+        if !f(id, m) {
+            break;
+        }
+        rest = next;
+    }
+    Ok(())
+}
+
+pub fn decode_id_bucket(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<IdBucket, StoreError> {
+    let mut out = Vec::new();
+    walk_id_bucket(tree, key, bytes, |id, m| {
+        out.push((id, m.to_vec()));
+        true
+    })?;
+    Ok(out)
+}
+
+/// The record of `id` in a bucket, without copying the others.
+pub fn bucket_item<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+    id: u64,
+) -> Result<Option<&'a [u8]>, StoreError> {
+    let mut found = None;
+    walk_id_bucket(tree, key, bytes, |i, m| {
+        if i == id {
+            found = Some(m);
+        }
+        found.is_none()
+    })?;
+    Ok(found)
+}
+
+/// How line keys are grouped into `line_buckets` records (fixed when a store is created; see
+/// `Store::open`). One sled key per line made line keys most of the store's keys, and sled
+/// keeps in-memory state per 16-key leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineBuckets {
+    /// `form \0 hash(2)`: 65,536 buckets per form (stores of format 1).
+    Hashed,
+    /// Numeric line keys (Jushuitan's `ioi_id`) by value without the last two digits,
+    /// `form \0 'n' digits`, so the lines of a page share a few buckets of at most 100 keys and
+    /// one transaction rewrites a few records instead of one per line; any other line key
+    /// `form \0 'h' hash(2)`.
+    Grouped,
+}
+
+pub fn line_bucket_key(scheme: LineBuckets, form: &str, line_key: &str) -> Vec<u8> {
+    let mut k = prefix(form);
+    let hash = |k: &mut Vec<u8>| {
+        let h = crate::mapping::fnv1a64(line_key.as_bytes());
+        k.extend_from_slice(&(h as u16).to_be_bytes());
+    };
+    match scheme {
+        LineBuckets::Hashed => hash(&mut k),
+        LineBuckets::Grouped => {
+            let digits = line_key.as_bytes();
+            if !digits.is_empty() && digits.len() <= 24 && digits.iter().all(u8::is_ascii_digit) {
+                k.push(b'n');
+                k.extend_from_slice(&digits[..digits.len().saturating_sub(2)]);
+            } else {
+                k.push(b'h');
+                hash(&mut k);
+            }
+        }
+    }
+    k
+}
+
+/// Format 2 keeps the `docs` records of numeric source keys (Jushuitan's `io_id`) that differ
+/// only in the last digit under one key, `scheme \0 'n' digits`; any other source key under
+/// `scheme \0 'h' hash(2)`. `pair_key` is `scheme \0 source key`.
+pub fn doc_bucket_key(pair_key: &[u8]) -> Vec<u8> {
+    let split = pair_key
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(pair_key.len());
+    let (scheme, rest) = pair_key.split_at(split);
+    let source = rest.get(1..).unwrap_or_default();
+    let mut k = Vec::with_capacity(scheme.len() + 4 + source.len());
+    k.extend_from_slice(scheme);
+    k.push(0);
+    if !source.is_empty() && source.len() <= 24 && source.iter().all(u8::is_ascii_digit) {
+        k.push(b'n');
+        k.extend_from_slice(&source[..source.len() - 1]);
+    } else {
+        k.push(b'h');
+        k.extend_from_slice(&(crate::mapping::fnv1a64(source) as u16).to_be_bytes());
+    }
+    k
+}
+
+/// The records of one keyed bucket (`docs` in format 2): (full key, record), in key order.
+pub type KeyBucket = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// `[VERSION] ++ (key len(4) key record len(4) record)*`.
+pub fn encode_key_bucket(b: &KeyBucket) -> Vec<u8> {
+    let size: usize = b.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(1 + size);
+    out.push(VERSION);
+    for (k, v) in b {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    out
+}
+
+pub fn decode_key_bucket(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<KeyBucket, StoreError> {
+    let bad = |message: &str| bucket_error(tree, key, message);
+    let mut rest = bucket_body(tree, key, bytes)?;
+    let take = |rest: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
+        if rest.len() < 4 {
+            return Err(bad("bucket cut short"));
+        }
+        let (head, tail) = rest.split_at(4);
+        let len = u32::from_be_bytes(head.try_into().map_err(|_| bad("length"))?) as usize;
+        if tail.len() < len {
+            return Err(bad("bucket cut short"));
+        }
+        let (item, next) = tail.split_at(len);
+        *rest = next;
+        Ok(item.to_vec())
+    };
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let k = take(&mut rest)?;
+        let v = take(&mut rest)?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// The (line key, owner id) pairs of one bucket.
+pub type LineBucket = Vec<(String, u64)>;
+
+/// The owner of `line_key` in a bucket record, if it has one.
+pub fn bucket_owner(
+    key: &[u8],
+    bucket: Option<&[u8]>,
+    line_key: &str,
+) -> Result<Option<u64>, StoreError> {
+    let Some(bytes) = bucket else {
+        return Ok(None);
+    };
+    let b: LineBucket = decode("line_buckets", key, bytes)?;
+    Ok(b.into_iter().find(|(l, _)| l == line_key).map(|(_, id)| id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_buckets_round_trip_and_docs_group_by_source_key() {
+        let b: KeyBucket = vec![
+            (b"s\x0012".to_vec(), vec![1, 2]),
+            (b"s\x0019".to_vec(), vec![]),
+        ];
+        let k = doc_bucket_key(b"s\x0012");
+        assert_eq!(k, b"s\x00n1".to_vec());
+        assert_eq!(k, doc_bucket_key(b"s\x0019"));
+        assert_ne!(k, doc_bucket_key(b"s\x0020"));
+        assert_ne!(k, doc_bucket_key(b"t\x0012"));
+        assert_eq!(doc_bucket_key(b"s\x00").len(), 5);
+        assert_eq!(doc_bucket_key(b"s\x00SO-1")[..3], *b"s\x00h");
+        let bytes = encode_key_bucket(&b);
+        assert_eq!(decode_key_bucket("docs", &k, &bytes).unwrap(), b);
+        let err = decode_key_bucket("docs", &k, &bytes[..bytes.len() - 3]).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert!(decode_key_bucket("docs", &k, &[]).is_err());
+    }
+
+    #[test]
+    fn id_buckets_round_trip_and_find_one() {
+        let b: IdBucket = vec![(32, b"abc".to_vec()), (33, Vec::new()), (47, vec![7; 300])];
+        let k = id_bucket_key(40);
+        assert_eq!(k, id_bucket_key(32));
+        assert_ne!(k, id_bucket_key(48));
+        assert_eq!(k.len(), 9, "never the length of a format-1 key");
+        let bytes = encode_id_bucket(&b);
+        assert_eq!(decode_id_bucket("models", &k, &bytes).unwrap(), b);
+        assert_eq!(
+            bucket_item("models", &k, &bytes, 47).unwrap(),
+            Some(&[7u8; 300][..])
+        );
+        assert_eq!(
+            bucket_item("models", &k, &bytes, 33).unwrap(),
+            Some(&[][..])
+        );
+        assert_eq!(bucket_item("models", &k, &bytes, 34).unwrap(), None);
+        let err = decode_id_bucket("outbox", &k, &bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert!(err.to_string().contains("outbox"), "{err}");
+        assert!(decode_id_bucket("models", &k, &[]).is_err());
+        assert!(decode_id_bucket("models", &k, &[VERSION + 1]).is_err());
+    }
+}
