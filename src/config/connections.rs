@@ -291,6 +291,15 @@ fn tls(ctx: &mut Ctx, t: &mut Table, resolve: &dyn Fn(&str) -> PathBuf) -> Optio
                 );
                 return None;
             }
+            // Unreadable or not a certificate: say so now, not at the first connection.
+            if let Err(message) = crate::sink::kingdee::tls::read_certificates(&path) {
+                let span = t
+                    .get("ca_file")
+                    .map(|e| e.value.span.clone())
+                    .unwrap_or_default();
+                ctx.err(&span, "kingdee.ca_file", message);
+                return None;
+            }
             Some(path)
         }
         None => None,

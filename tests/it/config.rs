@@ -121,6 +121,42 @@ fn unset_environment_variable_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_ca_file_that_is_not_a_certificate_is_reported_by_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("kingdee.cer"), "导出失败\r\n").expect("write");
+    let text = shipped_text().replacen(
+        "# ca_file = \"kingdee.cer\"",
+        "ca_file = \"kingdee.cer\"",
+        1,
+    );
+    assert!(
+        text.contains("\nca_file = \"kingdee.cer\""),
+        "the shipped config changed"
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &text).expect("write");
+    let errors = config::load(&path).expect_err("not a certificate");
+    let e = errors
+        .iter()
+        .find(|e| e.field == "kingdee.ca_file")
+        .unwrap_or_else(|| panic!("{errors}"));
+    assert!(e.message.contains("holds no certificate"), "{errors}");
+    assert_eq!(
+        e.line,
+        line_of(&text, "ca_file = \"kingdee.cer\""),
+        "{errors}"
+    );
+
+    // A real certificate (here a DER .cer) passes.
+    let der = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/selfsigned.cer"),
+    )
+    .expect("fixture");
+    std::fs::write(dir.path().join("kingdee.cer"), der).expect("write");
+    config::load(&path).expect("a DER certificate is a valid ca_file");
+}
+
+#[test]
 fn secrets_come_from_the_environment_and_never_print() {
     std::env::set_var("FERRY_TEST_KD_SECRET", "s3cr3t-value-123");
     let text = shipped_text()

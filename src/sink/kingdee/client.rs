@@ -58,37 +58,18 @@ fn error_chain(e: &reqwest::Error) -> String {
 
 impl Client {
     /// Builds the client. TLS certificates are verified unless `accept_invalid_certs` is set;
-    /// `ca_file` adds a PEM root certificate.
+    /// `ca_file` adds CA certificates and pins the server's own (see `tls`).
     pub fn new(settings: ClientSettings) -> Result<Client, SinkError> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                SinkError::Permanent(format!(
-                    "cannot read the Kingdee CA file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                SinkError::Permanent(format!(
-                    "the Kingdee CA file {} is not a PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(SinkError::Permanent(format!(
-                    "the Kingdee CA file {} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
         if settings.accept_invalid_certs {
             builder = builder.danger_accept_invalid_certs(true);
+        } else if let Some(path) = &settings.ca_file {
+            let certs = super::tls::read_certificates(path).map_err(SinkError::Permanent)?;
+            let config = super::tls::client_config(certs, path).map_err(SinkError::Permanent)?;
+            builder = builder.use_preconfigured_tls(config);
         }
         let http = builder.build().map_err(|e| {
             SinkError::Permanent(format!(

@@ -11,6 +11,7 @@ mod client;
 mod ops;
 pub mod query;
 pub mod sign;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
