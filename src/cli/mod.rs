@@ -26,14 +26,21 @@ pub enum CliError {
         path: PathBuf,
         source: crate::store::StoreError,
     },
+    /// Boxed: the pipeline's error is large and every command returns `CliError`.
     #[error("pipeline failed: {0}")]
-    Pipeline(#[from] crate::pipeline::PipelineError),
+    Pipeline(Box<crate::pipeline::PipelineError>),
     #[error("simulator: {0}")]
     Sim(String),
     #[error("{0}")]
     Usage(String),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::pipeline::PipelineError> for CliError {
+    fn from(e: crate::pipeline::PipelineError) -> Self {
+        CliError::Pipeline(Box::new(e))
+    }
 }
 
 #[derive(Debug, Parser)]

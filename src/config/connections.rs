@@ -116,7 +116,7 @@ fn need_secret(ctx: &mut Ctx, t: &mut Table, key: &'static str, sim: bool) -> Op
 
 fn url(ctx: &mut Ctx, t: &mut Table, sim: bool) -> Option<String> {
     let u = need(ctx, t, "base_url", sim)?;
-    if !u.is_empty() && !(u.starts_with("http://") || u.starts_with("https://")) {
+    if !(u.is_empty() || u.starts_with("http://") || u.starts_with("https://")) {
         let span = t
             .get("base_url")
             .map(|e| e.value.span.clone())

@@ -183,6 +183,8 @@ fn fault_chaos() {
 /// finish: Kingdee must hold every eligible document exactly once.
 #[cfg(unix)]
 #[test]
+// clippy cannot see that `try_wait` returning `Some` has reaped the child.
+#[allow(clippy::zombie_processes)]
 fn crash_safety_sigkill_during_backfill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let o = SimOpts {
@@ -231,8 +233,9 @@ fn crash_safety_sigkill_during_backfill() {
                 break;
             }
         } else {
-            child.kill().expect("SIGKILL");
+            let killed = child.kill();
             let _ = child.wait();
+            killed.expect("SIGKILL");
             kills += 1;
         }
     }
