@@ -87,7 +87,7 @@ pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
                 "entry #{} scheme {} source key {} identity {}",
                 e.id, e.scheme, e.source_key, e.identity
             );
-            println!("state: {:?}", e.state);
+            println!("state: {}", e.state);
             println!("attempts: {}", e.attempts);
             match serde_json::from_slice::<serde_json::Value>(&e.model) {
                 Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),

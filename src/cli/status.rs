@@ -108,7 +108,7 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
 pub fn dead_reason(e: &crate::store::OutboxEntry) -> String {
     match &e.state {
         crate::store::Delivery::Dead { error, .. } => error.clone(),
-        other => format!("{other:?}"),
+        other => other.to_string(),
     }
 }
 
@@ -128,7 +128,10 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
             serde_json::json!({
                 "scheme": args.scheme,
                 "source_key": args.key,
-                "state": entry.as_ref().map(|e| format!("{:?}", e.state)),
+                "state": entry.as_ref().map(|e| e.state.name()),
+                "status": entry.as_ref().map(|e| e.state.to_string()),
+                "identity": entry.as_ref().map(|e| e.identity.clone()),
+                "attempts": entry.as_ref().map(|e| e.attempts),
                 "events": events.iter().map(|e| format!("{e}")).collect::<Vec<_>>(),
             })
         );
@@ -147,7 +150,7 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
     }
     if let Some(e) = &entry {
         println!(
-            "scheme {} source key {} → {} (entry #{}, attempts {}): {:?}",
+            "scheme {} source key {} → {} (entry #{}, attempts {}): {}",
             e.scheme, e.source_key, e.identity, e.id, e.attempts, e.state
         );
     }

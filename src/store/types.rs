@@ -72,6 +72,38 @@ impl Delivery {
     }
 }
 
+/// Plain words for people (status, trace): times in Beijing time, Kingdee's messages verbatim.
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::time::format_beijing;
+        match self {
+            Delivery::Pending => write!(f, "waiting to be sent"),
+            Delivery::InFlight { batch, since } => write!(
+                f,
+                "in flight in batch {batch} since {} (outcome not known yet)",
+                format_beijing(*since)
+            ),
+            Delivery::Retry { due, last_error } => write!(
+                f,
+                "will be retried at {}; last error: {last_error}",
+                format_beijing(*due)
+            ),
+            Delivery::Delivered {
+                kingdee_id,
+                number,
+                at,
+            } => write!(
+                f,
+                "delivered at {} as {number} (Kingdee id {kingdee_id})",
+                format_beijing(*at)
+            ),
+            Delivery::Dead { error, at } => {
+                write!(f, "dead letter since {}: {error}", format_beijing(*at))
+            }
+        }
+    }
+}
+
 /// A mapped document, as the store takes it (the pipeline converts `mapping::Mapped`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEntry {

@@ -211,4 +211,44 @@ fn run_once_on_the_shipped_config_then_again_posts_nothing() {
         out.status.success() && text.contains("offline-returns"),
         "{text}"
     );
+
+    // `ferry trace` says what happened to a document, in words. The simulator's io_ids start at
+    // 10001; the first delivered one is traced.
+    let delivered_key = (10001..10031).find(|k| {
+        let out = ferry(
+            &cfg,
+            &["trace", "--scheme", "offline-returns", &k.to_string()],
+        );
+        String::from_utf8_lossy(&out.stdout).contains("delivered at")
+    });
+    let key = delivered_key
+        .expect("one of the first 30 returns is delivered")
+        .to_string();
+    let out = ferry(&cfg, &["trace", "--scheme", "offline-returns", &key]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("(Kingdee id ") && text.contains("fetched and mapped to"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Delivered {"),
+        "debug output in trace: {text}"
+    );
+    let out = ferry(
+        &cfg,
+        &["trace", "--scheme", "offline-returns", &key, "--json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("trace --json");
+    assert_eq!(json["state"], "Delivered", "{json}");
+    assert!(
+        json["status"].as_str().unwrap_or("").contains("Kingdee id"),
+        "{json}"
+    );
+    let out = ferry(
+        &cfg,
+        &["trace", "--scheme", "offline-returns", "no-such-key"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing known"));
 }

@@ -372,6 +372,15 @@ fn changed_after_delivery_is_recorded_not_reposted_and_line_keys_never_post_twic
         reason.contains(&stolen_line),
         "reason must name the line key: {reason}"
     );
+    let id = dead[0]["id"].as_u64().expect("dead letter id").to_string();
+    let out = ferry(&config, &["dlq", "show", &id]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("state: dead letter since") && text.contains(&stolen_line),
+        "{text}"
+    );
+    assert!(text.contains("\"FBillNo\""), "the model is shown: {text}");
 
     let out = ferry(&config, &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
