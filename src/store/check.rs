@@ -20,7 +20,7 @@ impl Store {
             let (k, v) = kv?;
             let records = match self.inner.layout {
                 Layout::V1 => vec![(None, v.to_vec())],
-                Layout::V2 => codec::decode_id_bucket("outbox", &k, &v)?
+                Layout::V2 | Layout::V3 => codec::decode_id_bucket("outbox", &k, &v)?
                     .into_iter()
                     .map(|(id, r)| (Some(id), r))
                     .collect(),
@@ -85,13 +85,13 @@ impl Store {
                 ));
             }
             if let Some(d) = tx::due_of(e) {
-                due.push(codec::due_key(&e.form_id, d, e.id));
+                due.push((e.form_id.clone(), d, e.id));
             }
             if matches!(e.state, Delivery::InFlight { .. }) {
-                inflight.push(codec::id_key(e.id).to_vec());
+                inflight.push((codec::id_key(e.id).to_vec(), Vec::new()));
             }
             if matches!(e.state, Delivery::Dead { .. }) {
-                dead.push(codec::dead_key(&e.scheme, e.id));
+                dead.push((codec::dead_key(&e.scheme, e.id), Vec::new()));
             } else {
                 for lk in &e.line_keys {
                     let bk = codec::line_bucket_key(self.inner.layout.lines(), &e.form_id, lk);
@@ -133,18 +133,18 @@ impl Store {
                 .entry(tx::counter_key(&scheme, Counter::Filtered))
                 .or_default() += 1;
         }
+        let due = self.expected_due(due);
         for (name, want) in [("due", due), ("inflight", inflight), ("dead", dead)] {
-            let have: Vec<Vec<u8>> = self
+            let have: Vec<(Vec<u8>, Vec<u8>)> = self
                 .tree(name)
                 .iter()
-                .keys()
-                .map(|k| k.map(|k| k.to_vec()))
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .collect::<Result<_, _>>()?;
             let mut want = want;
             want.sort();
             if have != want {
                 p.push(format!(
-                    "{name} index has {} keys, entries imply {}",
+                    "{name} index has {} records, entries imply {} (or their contents differ)",
                     have.len(),
                     want.len()
                 ));
@@ -168,5 +168,27 @@ impl Store {
             ));
         }
         Ok(p)
+    }
+}
+
+impl Store {
+    /// The due index records (key, value) that waiting entries `(form, due, id)` imply.
+    fn expected_due(&self, waiting: Vec<(String, i64, u64)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        if !self.inner.layout.due_buckets() {
+            return waiting
+                .into_iter()
+                .map(|(form, due, id)| (codec::due_key(&form, due, id), Vec::new()))
+                .collect();
+        }
+        let mut buckets: BTreeMap<Vec<u8>, codec::DueBits> = BTreeMap::new();
+        for (form, due, id) in waiting {
+            *buckets
+                .entry(codec::due_bucket_key(&form, due, id))
+                .or_default() |= codec::due_bit(id);
+        }
+        buckets
+            .into_iter()
+            .map(|(k, bits)| (k, codec::encode_due_bits(bits).to_vec()))
+            .collect()
     }
 }

@@ -1,13 +1,14 @@
 //! How records are grouped under sled keys (the store's format). sled keeps in-memory state for
 //! every leaf of 16 keys, and keys that only grow leave leaves half full, so the store's memory
-//! follows its number of keys: format 2 keeps neighbouring records under one key each.
+//! follows its number of keys: format 2 keeps neighbouring records under one key each, and
+//! format 3 does the same for the due index.
 
 use super::codec::{decode, id_key, prefix, show_key, VERSION};
 use super::error::StoreError;
 
 /// The store's layout (`meta` key `store_format`), see [`Layout`]. A new store is created with
 /// the newest; older ones keep theirs.
-pub const STORE_FORMAT: u8 = 2;
+pub const STORE_FORMAT: u8 = 3;
 
 /// How records are grouped under sled keys. sled keeps in-memory state for every 16-key leaf
 /// (and sequential keys leave leaves half full), so memory follows the number of keys.
@@ -19,6 +20,10 @@ pub enum Layout {
     /// consecutive entries under one key ([`id_bucket_key`]); docs records of neighbouring
     /// source keys under one key ([`doc_bucket_key`]).
     V2,
+    /// Format 3: format 2, and the due index keeps the entries of one id bucket that fall due in
+    /// the same second under one key ([`due_bucket_key`]). With one key per waiting entry, the
+    /// due index of a 200,000-entry backlog cost about 13 MB of resident memory.
+    V3,
 }
 
 impl Layout {
@@ -26,22 +31,35 @@ impl Layout {
         match format {
             1 => Some(Layout::V1),
             2 => Some(Layout::V2),
+            3 => Some(Layout::V3),
             _ => None,
         }
     }
 
+    /// Outbox records, models and docs records in buckets (format 2 and later).
+    pub fn grouped(self) -> bool {
+        self != Layout::V1
+    }
+
+    /// The due index in buckets (format 3).
+    pub fn due_buckets(self) -> bool {
+        self == Layout::V3
+    }
+
     pub fn lines(self) -> LineBuckets {
-        match self {
-            Layout::V1 => LineBuckets::Hashed,
-            Layout::V2 => LineBuckets::Grouped,
+        if self.grouped() {
+            LineBuckets::Grouped
+        } else {
+            LineBuckets::Hashed
         }
     }
 
     /// The `outbox` or `models` key holding entry `id`'s record.
     pub fn id_key(self, id: u64) -> Vec<u8> {
-        match self {
-            Layout::V1 => id_key(id).to_vec(),
-            Layout::V2 => id_bucket_key(id).to_vec(),
+        if self.grouped() {
+            id_bucket_key(id).to_vec()
+        } else {
+            id_key(id).to_vec()
         }
     }
 }
@@ -57,6 +75,43 @@ pub fn id_bucket_key(id: u64) -> [u8; 9] {
     k[0] = b'b';
     k[1..].copy_from_slice(&(id / ID_BUCKET).to_be_bytes());
     k
+}
+
+/// Format 3's due index key: `form \0 due_ts(8) (id / 16)(8)`, the shape of a per-entry due key
+/// (`codec::due_key`) with the id bucket in place of the id. Its value is [`DueBits`].
+pub fn due_bucket_key(form_id: &str, due: i64, id: u64) -> Vec<u8> {
+    super::codec::due_key(form_id, due, id / ID_BUCKET)
+}
+
+/// Which entries of a due bucket are waiting: bit `id % 16`.
+pub type DueBits = u16;
+
+pub fn due_bit(id: u64) -> DueBits {
+    1 << (id % ID_BUCKET)
+}
+
+/// `[VERSION] ++ bits (2, big-endian)`.
+pub fn encode_due_bits(bits: DueBits) -> [u8; 3] {
+    let b = bits.to_be_bytes();
+    [VERSION, b[0], b[1]]
+}
+
+pub fn decode_due_bits(key: &[u8], bytes: &[u8]) -> Result<DueBits, StoreError> {
+    match bucket_body("due", key, bytes)? {
+        [a, b] => Ok(u16::from_be_bytes([*a, *b])),
+        _ => Err(bucket_error("due", key, "due bucket is not two bytes")),
+    }
+}
+
+/// The due time and the waiting entry ids, in id order, of one format-3 due record.
+pub fn due_bucket_entries(key: &[u8], bytes: &[u8]) -> Result<(i64, Vec<u64>), StoreError> {
+    let (due, group) = super::codec::parse_due_key(key)?;
+    let bits = decode_due_bits(key, bytes)?;
+    let ids = (0..ID_BUCKET)
+        .filter(|i| bits & (1 << i) != 0)
+        .map(|i| group * ID_BUCKET + i)
+        .collect();
+    Ok((due, ids))
 }
 
 /// The records of one id bucket, by entry id, in id order.
@@ -301,6 +356,28 @@ mod tests {
         let err = decode_key_bucket("docs", &k, &bytes[..bytes.len() - 3]).unwrap_err();
         assert!(err.to_string().contains("cut short"), "{err}");
         assert!(decode_key_bucket("docs", &k, &[]).is_err());
+    }
+
+    #[test]
+    fn due_buckets_name_their_entries_in_id_order() {
+        let k = due_bucket_key("SAL", 1_700_000_000, 35);
+        assert_eq!(k, due_bucket_key("SAL", 1_700_000_000, 47));
+        assert_ne!(k, due_bucket_key("SAL", 1_700_000_000, 48));
+        assert_ne!(k, due_bucket_key("SAL", 1_700_000_001, 35));
+        let bits = due_bit(47) | due_bit(32) | due_bit(35);
+        let bytes = encode_due_bits(bits);
+        assert_eq!(decode_due_bits(&k, &bytes).unwrap(), bits);
+        assert_eq!(
+            due_bucket_entries(&k, &bytes).unwrap(),
+            (1_700_000_000, vec![32, 35, 47])
+        );
+        // Keys sort by due time first, then by id bucket: the order of (due, id).
+        assert!(due_bucket_key("SAL", 5, 999) < due_bucket_key("SAL", 6, 0));
+        assert!(due_bucket_key("SAL", -5, 15) < due_bucket_key("SAL", -5, 16));
+        assert!(decode_due_bits(&k, &bytes[..2]).is_err());
+        assert!(decode_due_bits(&k, &[]).is_err());
+        let err = decode_due_bits(&k, &[VERSION + 1, 0, 1]).unwrap_err();
+        assert!(err.to_string().contains("due"), "{err}");
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl Store {
                 })
             }
             None if buckets.is_empty() && models.is_empty() && !legacy => {
-                (Layout::V2, Some(STORE_FORMAT))
+                (Layout::V3, Some(STORE_FORMAT))
             }
             // Records already written the first way, by a ferry that wrote no format.
             None => (Layout::V1, Some(1)),
@@ -204,7 +204,7 @@ impl Store {
         };
         match self.inner.layout {
             Layout::V1 => f(&k, &v).map(Some),
-            Layout::V2 => match codec::bucket_item(tree, &k, &v, id)? {
+            Layout::V2 | Layout::V3 => match codec::bucket_item(tree, &k, &v, id)? {
                 Some(r) => f(&k, r).map(Some),
                 None => Ok(None),
             },
@@ -215,7 +215,7 @@ impl Store {
     fn doc_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self.inner.layout {
             Layout::V1 => Ok(self.tree("docs").get(key)?.map(|v| v.to_vec())),
-            Layout::V2 => {
+            Layout::V2 | Layout::V3 => {
                 let bk = codec::doc_bucket_key(key);
                 let Some(v) = self.tree("docs").get(&bk)? else {
                     return Ok(None);
@@ -235,7 +235,7 @@ impl Store {
             let (k, v) = kv?;
             match self.inner.layout {
                 Layout::V1 => out.push((k.to_vec(), v.to_vec())),
-                Layout::V2 => out.extend(codec::decode_key_bucket("docs", &k, &v)?),
+                Layout::V2 | Layout::V3 => out.extend(codec::decode_key_bucket("docs", &k, &v)?),
             }
         }
         Ok(out)
@@ -274,17 +274,22 @@ impl Store {
         };
         let mut keys: Vec<(i64, u64)> = Vec::new();
         for form in &forms {
-            for kv in self
-                .tree("due")
-                .scan_prefix(prefix(form))
-                .keys()
-                .take(limit)
-            {
-                let (due, id) = codec::parse_due_key(&kv?)?;
+            let start = keys.len();
+            for kv in self.tree("due").scan_prefix(prefix(form)) {
+                if keys.len() - start >= limit {
+                    break;
+                }
+                let (k, v) = kv?;
+                let (due, ids) = if self.inner.layout.due_buckets() {
+                    codec::due_bucket_entries(&k, &v)?
+                } else {
+                    let (due, id) = codec::parse_due_key(&k)?;
+                    (due, vec![id])
+                };
                 if due > now {
                     break;
                 }
-                keys.push((due, id));
+                keys.extend(ids.into_iter().map(|id| (due, id)));
             }
         }
         keys.sort_unstable();

@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 
 use super::codec::{
-    self, decode, encode, id_key, pair, DocRecord, IdBucket, KeyBucket, Layout, LineBucket,
+    self, decode, encode, id_key, pair, DocRecord, DueBits, IdBucket, KeyBucket, Layout, LineBucket,
 };
 use super::error::StoreError;
 use super::tx::{
-    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE,
+    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, DUE, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE,
     TRACE_HEAD, TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
@@ -26,6 +26,8 @@ pub(crate) struct Records {
     doc_buckets: HashMap<Vec<u8>, (KeyBucket, bool)>,
     /// Id buckets (format 2) by (tree, key).
     ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
+    /// Due buckets (format 3) by key: the waiting entries' bits.
+    dues: HashMap<Vec<u8>, (DueBits, bool)>,
 }
 
 /// A line key owned by another live entry.
@@ -66,7 +68,7 @@ impl Tx<'_> {
         if !cache.docs.contains_key(key) {
             let stored = match self.layout {
                 Layout::V1 => self.t[DOCS].get(key)?.map(|v| v.to_vec()),
-                Layout::V2 => {
+                Layout::V2 | Layout::V3 => {
                     let bk = codec::doc_bucket_key(key);
                     if !cache.doc_buckets.contains_key(&bk) {
                         let b = match self.t[DOCS].get(&bk)? {
@@ -152,7 +154,7 @@ impl Tx<'_> {
     pub(super) fn id_record(&self, tree: usize, id: u64) -> TxResult<Option<Vec<u8>>> {
         match self.layout {
             Layout::V1 => Ok(self.t[tree].get(id_key(id))?.map(|v| v.to_vec())),
-            Layout::V2 => self.with_ids(tree, id, false, |b| {
+            Layout::V2 | Layout::V3 => self.with_ids(tree, id, false, |b| {
                 b.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())
             }),
         }
@@ -162,7 +164,9 @@ impl Tx<'_> {
     pub(super) fn has_id_record(&self, tree: usize, id: u64) -> TxResult<bool> {
         match self.layout {
             Layout::V1 => Ok(self.t[tree].get(id_key(id))?.is_some()),
-            Layout::V2 => self.with_ids(tree, id, false, |b| b.iter().any(|(i, _)| *i == id)),
+            Layout::V2 | Layout::V3 => {
+                self.with_ids(tree, id, false, |b| b.iter().any(|(i, _)| *i == id))
+            }
         }
     }
 
@@ -181,7 +185,7 @@ impl Tx<'_> {
                 };
                 Ok(())
             }
-            Layout::V2 => self.with_ids(tree, id, true, |b| {
+            Layout::V2 | Layout::V3 => self.with_ids(tree, id, true, |b| {
                 let at = b.partition_point(|(i, _)| *i < id);
                 let present = b.get(at).is_some_and(|(i, _)| *i == id);
                 match (record, present) {
@@ -193,6 +197,32 @@ impl Tx<'_> {
                     (None, false) => {}
                 }
             }),
+        }
+    }
+
+    /// Marks entry `id` as waiting (`waiting`) or not at `due` in the due index of `form` (a
+    /// format-3 due bucket).
+    pub(super) fn set_due_bit(&self, form: &str, due: i64, id: u64, waiting: bool) -> TxResult<()> {
+        let key = codec::due_bucket_key(form, due, id);
+        let mut cache = self.cache.borrow_mut();
+        if !cache.dues.contains_key(&key) {
+            let bits = match self.t[DUE].get(&key)? {
+                Some(v) => codec::decode_due_bits(&key, &v).map_err(abort)?,
+                None => 0,
+            };
+            cache.dues.insert(key.clone(), (bits, false));
+        }
+        match cache.dues.get_mut(&key) {
+            Some((bits, dirty)) => {
+                if waiting {
+                    *bits |= codec::due_bit(id);
+                } else {
+                    *bits &= !codec::due_bit(id);
+                }
+                *dirty = true;
+                Ok(())
+            }
+            None => Err(abort(StoreError::Corrupt("due bucket cache".into()))),
         }
     }
 
@@ -213,6 +243,16 @@ impl Tx<'_> {
     /// Writes the changed records back into their trees.
     pub(super) fn write_back(&self) -> TxResult<()> {
         let cache = std::mem::take(&mut *self.cache.borrow_mut());
+        for (k, (bits, dirty)) in cache.dues {
+            if !dirty {
+                continue;
+            }
+            if bits == 0 {
+                self.t[DUE].remove(k)?;
+            } else {
+                self.t[DUE].insert(k, &codec::encode_due_bits(bits))?;
+            }
+        }
         for ((tree, k), (b, dirty)) in cache.ids {
             if !dirty {
                 continue;
@@ -232,7 +272,7 @@ impl Tx<'_> {
                 Layout::V1 => {
                     self.t[DOCS].insert(k, codec::encode_doc(&d))?;
                 }
-                Layout::V2 => {
+                Layout::V2 | Layout::V3 => {
                     // `with_doc` loaded the bucket when it read the record.
                     let bk = codec::doc_bucket_key(&k);
                     let Some((b, bucket_dirty)) = doc_buckets.get_mut(&bk) else {

@@ -38,7 +38,7 @@ pub(crate) const TX_TREES: [&str; 14] = [
 pub(super) const OUTBOX: usize = 0;
 pub(super) const BY_KEY: usize = 1;
 pub(super) const LINE_KEYS: usize = 2;
-const DUE: usize = 3;
+pub(super) const DUE: usize = 3;
 const INFLIGHT: usize = 4;
 const DEAD: usize = 5;
 const COUNTERS: usize = 6;
@@ -116,16 +116,33 @@ pub(crate) fn due_of(e: &OutboxEntry) -> Option<i64> {
 /// Index keys derived from an entry.
 #[derive(PartialEq, Eq)]
 struct IndexKeys {
-    due: Option<Vec<u8>>,
+    /// The due time (the key depends on the layout: `codec::due_key` or a due bucket).
+    due: Option<i64>,
     inflight: bool,
     dead: Option<Vec<u8>>,
 }
 
 fn index_keys(e: &OutboxEntry) -> IndexKeys {
     IndexKeys {
-        due: due_of(e).map(|d| codec::due_key(&e.form_id, d, e.id)),
+        due: due_of(e),
         inflight: matches!(e.state, Delivery::InFlight { .. }),
         dead: matches!(e.state, Delivery::Dead { .. }).then(|| codec::dead_key(&e.scheme, e.id)),
+    }
+}
+
+impl Tx<'_> {
+    /// Adds (`waiting`) or removes entry `e` at `due` in the due index.
+    fn set_due(&self, e: &OutboxEntry, due: i64, waiting: bool) -> TxResult<()> {
+        if self.layout.due_buckets() {
+            return self.set_due_bit(&e.form_id, due, e.id, waiting);
+        }
+        let k = codec::due_key(&e.form_id, due, e.id);
+        if waiting {
+            self.t[DUE].insert(k, &[])?;
+        } else {
+            self.t[DUE].remove(k)?;
+        }
+        Ok(())
     }
 }
 
@@ -229,8 +246,8 @@ impl<'a> Tx<'a> {
         let old_keys = old.map(index_keys);
         if old_keys.as_ref() != Some(&new_keys) {
             if let Some(o) = &old_keys {
-                if let Some(k) = &o.due {
-                    self.t[DUE].remove(k.as_slice())?;
+                if let Some(d) = o.due {
+                    self.set_due(new, d, false)?;
                 }
                 if o.inflight {
                     self.t[INFLIGHT].remove(&id_key(new.id))?;
@@ -239,8 +256,8 @@ impl<'a> Tx<'a> {
                     self.t[DEAD].remove(k.as_slice())?;
                 }
             }
-            if let Some(k) = &new_keys.due {
-                self.t[DUE].insert(k.as_slice(), &[])?;
+            if let Some(d) = new_keys.due {
+                self.set_due(new, d, true)?;
             }
             if new_keys.inflight {
                 self.t[INFLIGHT].insert(&id_key(new.id), &[])?;

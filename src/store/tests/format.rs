@@ -147,7 +147,7 @@ fn line_buckets_scenario(s: &Store) {
 #[test]
 fn new_stores_group_numeric_line_keys() {
     let (d, s) = open();
-    assert_eq!(s.inner.layout, Layout::V2);
+    assert_eq!(s.inner.layout, Layout::V3);
     assert_eq!(
         s.inner.meta.get(META_FORMAT).unwrap().unwrap().as_ref(),
         [STORE_FORMAT]
@@ -169,7 +169,7 @@ fn new_stores_group_numeric_line_keys() {
         3 + keys.iter().filter(|k| k[F.len() + 1] == b'h').count()
     );
     let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V2);
+    assert_eq!(s.inner.layout, Layout::V3);
     ok(&s);
 }
 
@@ -223,4 +223,107 @@ fn models_share_buckets_and_keep_apart() {
     assert_eq!(e.model_json().unwrap()["v"], 105);
     assert_eq!(s.get(next.id).unwrap().unwrap(), next);
     assert_eq!(s.counts(S).unwrap().pending, 39);
+}
+
+/// Ingests 40 documents in one transaction, sends three and puts them back as retries, and
+/// returns the ids in the order `due` must give them: by due time, then by id.
+fn due_scenario(s: &Store) -> Vec<u64> {
+    let docs: Vec<Ingest> = (0..40).map(|i| doc(&i.to_string(), &[], 100 + i)).collect();
+    ingest(s, docs);
+    let id = |k: &str| s.find(S, k).unwrap().unwrap().id;
+    let created = s.get(id("0")).unwrap().unwrap().created_at;
+    let retries = [
+        ("7", created - 50),
+        ("21", created + 50),
+        ("22", created - 50),
+    ];
+    for (k, due) in retries {
+        send(s, id(k));
+        s.finish(vec![(
+            id(k),
+            Finish::Retry {
+                due,
+                error: "timeout".into(),
+            },
+        )])
+        .unwrap();
+    }
+    ok(s);
+    let mut want: Vec<(i64, u64)> = (0..40)
+        .map(|i| {
+            let k = i.to_string();
+            let due = retries
+                .iter()
+                .find(|(r, _)| *r == k)
+                .map_or(created, |(_, d)| *d);
+            (due, id(&k))
+        })
+        .collect();
+    want.sort();
+    want.into_iter().map(|(_, id)| id).collect()
+}
+
+fn due_ids(s: &Store, now: i64, limit: usize) -> Vec<u64> {
+    s.due(Some(F), now, limit)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+/// Format 3 keeps the due index in buckets: far fewer keys, the same order, limits and times.
+#[test]
+fn due_index_buckets_keep_the_order_of_due_time_then_id() {
+    let (d, s) = open();
+    let want = due_scenario(&s);
+    let keys = s.tree("due").len();
+    assert!(keys <= 8, "{keys} due keys for 40 waiting entries");
+    assert_eq!(due_ids(&s, i64::MAX, 100), want);
+    assert_eq!(due_ids(&s, i64::MAX, 10), want[..10]);
+    // Before the pending entries fall due only the two early retries are due.
+    let created = s.get(want[5]).unwrap().unwrap().created_at;
+    assert_eq!(due_ids(&s, created - 1, 100), want[..2]);
+    // Sending empties bits; the last entry of a bucket removes its key.
+    let batch = s.next_batch_id().unwrap();
+    s.begin_send(&want[..20], batch).unwrap();
+    ok(&s);
+    assert_eq!(due_ids(&s, i64::MAX, 100), want[20..]);
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.layout, Layout::V3);
+    ok(&s);
+    let all: Vec<u64> = want[20..].to_vec();
+    let batch = s.next_batch_id().unwrap();
+    s.begin_send(&all, batch).unwrap();
+    assert_eq!(s.tree("due").len(), 0);
+    ok(&s);
+}
+
+/// A format-2 store (written by the previous ferry) keeps one due key per entry and reads the same.
+#[test]
+fn format_2_stores_keep_one_due_key_per_entry() {
+    let (d, s) = open();
+    s.inner.meta.insert(META_FORMAT, &[2]).unwrap();
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.layout, Layout::V2);
+    let want = due_scenario(&s);
+    assert_eq!(s.tree("due").len(), 40);
+    assert_eq!(due_ids(&s, i64::MAX, 100), want);
+    assert_eq!(due_ids(&s, i64::MAX, 10), want[..10]);
+    let s = reopen(&d, s);
+    assert_eq!(s.inner.layout, Layout::V2);
+    ok(&s);
+}
+
+/// The consistency check notices a due bucket that disagrees with the entries.
+#[test]
+fn a_wrong_due_bucket_is_reported() {
+    let (_d, s) = open();
+    due_scenario(&s);
+    let (k, v) = s.tree("due").iter().next().unwrap().unwrap();
+    let bits = codec::decode_due_bits(&k, &v).unwrap();
+    s.tree("due")
+        .insert(k, &codec::encode_due_bits(bits ^ 0x8000))
+        .unwrap();
+    let p = s.check_consistency().unwrap();
+    assert!(p.iter().any(|m| m.contains("due index")), "{p:?}");
 }
