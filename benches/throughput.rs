@@ -19,6 +19,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
+    // The allocator settings of the `ferry` binary, so this measures what ships.
+    ferry::process::cap_malloc_arenas();
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|a| a == "--list") {
         return;

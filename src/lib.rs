@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod mapping;
 pub mod pipeline;
+pub mod process;
 pub mod secret;
 pub mod sim;
 pub mod sink;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    cap_malloc_arenas();
+    ferry::process::cap_malloc_arenas();
     match run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -17,17 +17,3 @@ fn run() -> anyhow::Result<u8> {
     let code = ferry::cli::main_with_args(std::env::args_os())?;
     Ok(code)
 }
-
-/// glibc gives each thread that allocates its own arena (up to 8 per core), and each keeps
-/// freed memory. With sled's, tokio's and actix's threads that is several megabytes of resident
-/// memory that a long-running service does not need; two arenas cost no measurable speed here.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn cap_malloc_arenas() {
-    // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn cap_malloc_arenas() {}
