@@ -56,6 +56,33 @@ impl Conflict {
     }
 }
 
+/// The cached record of `key`, loaded with `load` the first time this transaction asks for it
+/// (a hit does not copy the key); `write` marks it to be written back.
+fn cached<'m, K, Q, V>(
+    map: &'m mut HashMap<K, (V, bool)>,
+    key: &Q,
+    write: bool,
+    load: impl FnOnce(&Q) -> TxResult<V>,
+) -> TxResult<&'m mut V>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: ToOwned<Owned = K> + std::hash::Hash + Eq + ?Sized,
+{
+    if !map.contains_key(key) {
+        let value = load(key)?;
+        map.insert(key.to_owned(), (value, false));
+    }
+    match map.get_mut(key) {
+        Some((value, dirty)) => {
+            *dirty |= write;
+            Ok(value)
+        }
+        None => Err(abort(StoreError::Corrupt(
+            "transaction record cache".into(),
+        ))),
+    }
+}
+
 impl Tx<'_> {
     /// Runs `f` on the doc record of `key` (empty if none); `write`: it changes the record.
     fn with_doc<R>(
@@ -64,39 +91,28 @@ impl Tx<'_> {
         write: bool,
         f: impl FnOnce(&mut DocRecord) -> R,
     ) -> TxResult<R> {
-        let mut cache = self.cache.borrow_mut();
-        if !cache.docs.contains_key(key) {
+        let mut guard = self.cache.borrow_mut();
+        let cache = &mut *guard;
+        let doc_buckets = &mut cache.doc_buckets;
+        let d = cached(&mut cache.docs, key, write, |key| {
             let stored = match self.layout {
                 Layout::V1 => self.t[DOCS].get(key)?.map(|v| v.to_vec()),
                 Layout::V2 | Layout::V3 => {
-                    let bk = codec::doc_bucket_key(key);
-                    if !cache.doc_buckets.contains_key(&bk) {
-                        let b = match self.t[DOCS].get(&bk)? {
-                            Some(v) => codec::decode_key_bucket("docs", &bk, &v).map_err(abort)?,
+                    let b = cached(doc_buckets, &codec::doc_bucket_key(key), false, |bk| {
+                        Ok(match self.t[DOCS].get(bk)? {
+                            Some(v) => codec::decode_key_bucket("docs", bk, &v).map_err(abort)?,
                             None => Vec::new(),
-                        };
-                        cache.doc_buckets.insert(bk.clone(), (b, false));
-                    }
-                    cache
-                        .doc_buckets
-                        .get(&bk)
-                        .and_then(|(b, _)| b.iter().find(|(k, _)| k == key))
-                        .map(|(_, v)| v.clone())
+                        })
+                    })?;
+                    b.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
                 }
             };
-            let d = match stored {
+            Ok(match stored {
                 Some(v) => codec::decode_doc(key, v.as_slice()).map_err(abort)?,
                 None => DocRecord::default(),
-            };
-            cache.docs.insert(key.to_vec(), (d, false));
-        }
-        match cache.docs.get_mut(key) {
-            Some((d, dirty)) => {
-                *dirty |= write;
-                Ok(f(d))
-            }
-            None => Err(abort(StoreError::Corrupt("doc record cache".into()))),
-        }
+            })
+        })?;
+        Ok(f(d))
     }
 
     /// Runs `f` on the line bucket `key` (empty if none); `write`: it changes the bucket.
@@ -107,20 +123,13 @@ impl Tx<'_> {
         f: impl FnOnce(&mut LineBucket) -> R,
     ) -> TxResult<R> {
         let mut cache = self.cache.borrow_mut();
-        if !cache.buckets.contains_key(key) {
-            let b: LineBucket = match self.t[LINE_BUCKETS].get(key)? {
-                Some(v) => decode("line_buckets", key, &v).map_err(abort)?,
+        let b = cached(&mut cache.buckets, key, write, |k| {
+            Ok(match self.t[LINE_BUCKETS].get(k)? {
+                Some(v) => decode("line_buckets", k, &v).map_err(abort)?,
                 None => Vec::new(),
-            };
-            cache.buckets.insert(key.to_vec(), (b, false));
-        }
-        match cache.buckets.get_mut(key) {
-            Some((b, dirty)) => {
-                *dirty |= write;
-                Ok(f(b))
-            }
-            None => Err(abort(StoreError::Corrupt("line bucket cache".into()))),
-        }
+            })
+        })?;
+        Ok(f(b))
     }
 
     /// Runs `f` on the id bucket of `tree` (`OUTBOX` or `MODELS`) holding entry `id` (format
@@ -132,22 +141,15 @@ impl Tx<'_> {
         write: bool,
         f: impl FnOnce(&mut IdBucket) -> R,
     ) -> TxResult<R> {
-        let key = codec::id_bucket_key(id);
         let mut cache = self.cache.borrow_mut();
-        if let std::collections::hash_map::Entry::Vacant(slot) = cache.ids.entry((tree, key)) {
-            let b = match self.t[tree].get(key)? {
-                Some(v) => codec::decode_id_bucket(tree_name(tree), &key, &v).map_err(abort)?,
+        let key = (tree, codec::id_bucket_key(id));
+        let b = cached(&mut cache.ids, &key, write, |(tree, k)| {
+            Ok(match self.t[*tree].get(k)? {
+                Some(v) => codec::decode_id_bucket(tree_name(*tree), k, &v).map_err(abort)?,
                 None => Vec::new(),
-            };
-            slot.insert((b, false));
-        }
-        match cache.ids.get_mut(&(tree, key)) {
-            Some((b, dirty)) => {
-                *dirty |= write;
-                Ok(f(b))
-            }
-            None => Err(abort(StoreError::Corrupt("id bucket cache".into()))),
-        }
+            })
+        })?;
+        Ok(f(b))
     }
 
     /// The record of entry `id` in `tree` (`OUTBOX` or `MODELS`) as stored.
@@ -203,27 +205,20 @@ impl Tx<'_> {
     /// Marks entry `id` as waiting (`waiting`) or not at `due` in the due index of `form` (a
     /// format-3 due bucket).
     pub(super) fn set_due_bit(&self, form: &str, due: i64, id: u64, waiting: bool) -> TxResult<()> {
-        let key = codec::due_bucket_key(form, due, id);
         let mut cache = self.cache.borrow_mut();
-        if !cache.dues.contains_key(&key) {
-            let bits = match self.t[DUE].get(&key)? {
-                Some(v) => codec::decode_due_bits(&key, &v).map_err(abort)?,
-                None => 0,
-            };
-            cache.dues.insert(key.clone(), (bits, false));
-        }
-        match cache.dues.get_mut(&key) {
-            Some((bits, dirty)) => {
-                if waiting {
-                    *bits |= codec::due_bit(id);
-                } else {
-                    *bits &= !codec::due_bit(id);
-                }
-                *dirty = true;
-                Ok(())
+        let key = codec::due_bucket_key(form, due, id);
+        let bits = cached(&mut cache.dues, &key, true, |k| {
+            match self.t[DUE].get(k)? {
+                Some(v) => codec::decode_due_bits(k, &v).map_err(abort),
+                None => Ok(0),
             }
-            None => Err(abort(StoreError::Corrupt("due bucket cache".into()))),
+        })?;
+        if waiting {
+            *bits |= codec::due_bit(id);
+        } else {
+            *bits &= !codec::due_bit(id);
         }
+        Ok(())
     }
 
     /// The model of entry `id` as stored (compressed, or plain JSON from an older ferry).
