@@ -19,8 +19,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
-    // The allocator settings of the `ferry` binary, so this measures what ships.
-    ferry::process::cap_malloc_arenas();
+    // The library sets the allocator (src/process.rs), so this measures what ships.
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|a| a == "--list") {
         return;

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ferry::process::cap_malloc_arenas();
     match run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
