@@ -5,7 +5,7 @@
 //! - glibc malloc, default arenas (up to 8 per core, one per allocating thread): peak 65-69 MB;
 //! - glibc with two arenas: 47-64 MB, but its threads then queue on the arena locks: 10-15 %
 //!   slower end to end than with its default arenas;
-//! - jemalloc with two arenas: 56-68 MB over 10 runs, median 57 (glibc with two arenas, in the
+//! - jemalloc with two arenas: 56-68 MB over 13 runs, median 57 (glibc with two arenas, in the
 //!   same batches: 50-63, median 61), and 40-55 % faster, because each thread keeps a small
 //!   cache of freed blocks and takes no lock for most allocations;
 //! - mimalloc: about 100 MB.
