@@ -1,6 +1,6 @@
 //! Process-wide settings: the memory allocator.
 //!
-//! On Linux ferry allocates through jemalloc with two arenas. Measured on a 2-core VM with a
+//! On Linux ferry allocates through jemalloc with one arena. Measured on a 2-core VM with a
 //! 200,000-entry backlog waiting for Kingdee and in the throughput benchmark:
 //! - glibc malloc, default arenas (up to 8 per core, one per allocating thread): peak 65-69 MB;
 //! - glibc with two arenas: 47-64 MB, but its threads then queue on the arena locks: 10-15 %
@@ -8,6 +8,11 @@
 //! - jemalloc with two arenas: 56-68 MB over 13 runs, median 57 (glibc with two arenas, in the
 //!   same batches: 50-63, median 61), and 40-55 % faster, because each thread keeps a small
 //!   cache of freed blocks and takes no lock for most allocations;
+//! - jemalloc with one arena: 54-58 MB over 7 runs, while two arenas in the same batches went
+//!   from 57 to 72 MB (a tail above 64 MB in most batches), at the same throughput (medians of
+//!   8 runs: 8,506 and 8,516 delivered/s): the per-thread caches, not the arenas, keep the
+//!   threads off the locks. The release build (one code unit, LTO; see Cargo.toml) takes
+//!   another 2-3 MB off: 53-56 MB over 11 runs.
 //! - mimalloc: about 100 MB.
 //!
 //! Everything here is in the library so the benchmarks and tests run with what ships.
@@ -19,11 +24,11 @@ mod jemalloc {
 
     use tikv_jemallocator::Jemalloc;
 
-    /// Read by jemalloc at its first allocation: two arenas (as few as the work needs), dirty
+    /// Read by jemalloc at its first allocation: one arena (see the module notes), dirty
     /// pages handed back to the system after a second, none kept in the lazily-freed state.
     /// `_RJEM_MALLOC_CONF` in the environment overrides it.
     #[export_name = "_rjem_malloc_conf"]
-    pub static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+    pub static MALLOC_CONF: &[u8; 47] = b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
     /// jemalloc, except for how zeroed memory is cleared.
     ///
@@ -121,7 +126,7 @@ mod tests {
         };
         assert_eq!(rc, 0, "mallctl failed");
         if std::env::var_os("_RJEM_MALLOC_CONF").is_none() {
-            assert_eq!(narenas, 2);
+            assert_eq!(narenas, 1);
         }
     }
 }
