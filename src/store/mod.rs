@@ -62,6 +62,15 @@ const META_FORMAT: &[u8] = b"\0store_format";
 /// sled page cache bound (memory stays bounded whatever the outbox size).
 const CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The entry an index named, or the corruption it is.
+fn indexed(
+    index: &'static str,
+    id: u64,
+    entry: Option<OutboxEntry>,
+) -> Result<OutboxEntry, StoreError> {
+    entry.ok_or_else(|| StoreError::Corrupt(format!("{index} index names missing entry {id}")))
+}
+
 /// Opens sled, waiting (at most 2 s) for the file lock a just-dropped handle of this process
 /// may still hold: sled releases it from a background thread after the last handle is gone.
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
@@ -177,13 +186,18 @@ impl Store {
     }
 
     fn entry_at(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
-        self.with_id_record("outbox", id, |k, v| {
-            let mut e: OutboxEntry = decode("outbox", k, v)?;
-            if let Some(m) = self.stored_model(id)? {
-                e.model = m;
-            }
-            Ok(e)
-        })
+        let Some(mut e) = self.entry_without_model(id)? else {
+            return Ok(None);
+        };
+        if let Some(m) = self.stored_model(id)? {
+            e.model = m;
+        }
+        Ok(Some(e))
+    }
+
+    /// Entry `id` with an empty `model`.
+    fn entry_without_model(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        self.with_id_record("outbox", id, |k, v| decode("outbox", k, v))
     }
 
     /// The model JSON of entry `id` as the `models` tree keeps it, if any.
@@ -296,32 +310,42 @@ impl Store {
         keys.truncate(limit);
         let mut out = Vec::with_capacity(keys.len());
         for (_, id) in keys {
-            match self.entry_at(id)? {
-                Some(e) => out.push(e),
-                None => {
-                    return Err(StoreError::Corrupt(format!(
-                        "due index names missing entry {id}"
-                    )))
-                }
-            }
+            out.push(indexed("due", id, self.entry_at(id)?)?);
         }
         Ok(out)
     }
 
-    /// Every InFlight entry (at start-up: the uncertain ones to reconcile).
+    /// Every InFlight entry, with its model. The Writer pages through them with
+    /// [`in_flight_after`](Self::in_flight_after) instead.
     pub fn in_flight(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut out = Vec::new();
         for k in self.tree("inflight").iter().keys() {
             let k = k?;
             let id = codec::read_id("inflight", &k, &k)?;
-            match self.entry_at(id)? {
-                Some(e) => out.push(e),
-                None => {
-                    return Err(StoreError::Corrupt(format!(
-                        "inflight index names missing entry {id}"
-                    )))
-                }
-            }
+            out.push(indexed("inflight", id, self.entry_at(id)?)?);
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` InFlight entries with ids above `after` (all: `None`), in id order and
+    /// without their models: what reconciliation needs (identity, state, attempts), a page at a
+    /// time, so a large uncertain backlog is not held in memory at once.
+    pub fn in_flight_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let tree = self.tree("inflight");
+        let keys = match after {
+            Some(id) => tree.range((Excluded(codec::id_key(id)), Unbounded)),
+            None => tree.iter(),
+        };
+        let mut out = Vec::new();
+        for k in keys.keys().take(limit) {
+            let k = k?;
+            let id = codec::read_id("inflight", &k, &k)?;
+            out.push(indexed("inflight", id, self.entry_without_model(id)?)?);
         }
         Ok(out)
     }
@@ -337,14 +361,7 @@ impl Store {
         for k in iter.keys() {
             let k = k?;
             let id = codec::read_id("dead", &k, &k[k.len().saturating_sub(8)..])?;
-            match self.entry_at(id)? {
-                Some(e) => out.push(e),
-                None => {
-                    return Err(StoreError::Corrupt(format!(
-                        "dead index names missing entry {id}"
-                    )))
-                }
-            }
+            out.push(indexed("dead", id, self.entry_at(id)?)?);
         }
         Ok(out)
     }

@@ -446,3 +446,37 @@ fn due_merges_forms_oldest_first() {
     );
     assert_eq!(s.due(None, 4, 10).unwrap().len(), 0);
 }
+
+#[test]
+fn in_flight_pages_follow_the_index_without_models() {
+    let (_d, s) = open();
+    let keys: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+    ingest(&s, keys.iter().map(|k| doc(k, &[], 1)).collect());
+    let mut ids: Vec<u64> = keys
+        .iter()
+        .map(|k| s.find(S, k).unwrap().unwrap().id)
+        .collect();
+    ids.sort_unstable();
+    // Every other entry in flight; one of those settled again.
+    let sent: Vec<u64> = ids.iter().copied().step_by(2).collect();
+    s.begin_send(&sent, 1).unwrap();
+    s.finish(vec![(sent[3], delivered("x"))]).unwrap();
+    ok(&s);
+    let want: Vec<u64> = sent.iter().copied().filter(|id| *id != sent[3]).collect();
+    let (mut got, mut after) = (Vec::new(), None);
+    for _ in 0..10 {
+        let page = s.in_flight_after(after, 4).unwrap();
+        assert!(page.len() <= 4);
+        assert!(page
+            .iter()
+            .all(|e| e.model.is_empty() && e.identity.starts_with("JST-")));
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        got.extend(page.iter().map(|e| e.id));
+    }
+    assert_eq!(got, want);
+    // The full list keeps the models.
+    let all = s.in_flight().unwrap();
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), want);
+    assert!(all.iter().all(|e| !e.model.is_empty()));
+}
