@@ -186,13 +186,17 @@ impl Store {
     }
 
     fn entry_at(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
-        let Some(mut e) = self.entry_without_model(id)? else {
-            return Ok(None);
-        };
-        if let Some(m) = self.stored_model(id)? {
+        self.entry_without_model(id)?
+            .map(|e| self.with_model(e))
+            .transpose()
+    }
+
+    /// `e` with its model from the `models` tree.
+    fn with_model(&self, mut e: OutboxEntry) -> Result<OutboxEntry, StoreError> {
+        if let Some(m) = self.stored_model(e.id)? {
             e.model = m;
         }
-        Ok(Some(e))
+        Ok(e)
     }
 
     /// Entry `id` with an empty `model`.
@@ -318,13 +322,10 @@ impl Store {
     /// Every InFlight entry, with its model. The Writer pages through them with
     /// [`in_flight_after`](Self::in_flight_after) instead.
     pub fn in_flight(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut out = Vec::new();
-        for k in self.tree("inflight").iter().keys() {
-            let k = k?;
-            let id = codec::read_id("inflight", &k, &k)?;
-            out.push(indexed("inflight", id, self.entry_at(id)?)?);
-        }
-        Ok(out)
+        self.in_flight_after(None, usize::MAX)?
+            .into_iter()
+            .map(|e| self.with_model(e))
+            .collect()
     }
 
     /// Up to `limit` InFlight entries with ids above `after` (all: `None`), in id order and
