@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod http;
 pub mod mapping;
 pub mod pipeline;
 pub mod process;

@@ -1,4 +1,4 @@
-//! Process-wide settings: the memory allocator.
+//! Process-wide settings: the memory allocator, and the pause points crash tests kill at.
 //!
 //! On Linux ferry allocates through jemalloc with one arena. Measured on a 2-core VM with a
 //! 200,000-entry backlog waiting for Kingdee and in the throughput benchmark:
@@ -81,6 +81,18 @@ mod jemalloc {
 
     #[global_allocator]
     static GLOBAL: Allocator = Allocator;
+}
+
+/// A named place where a crash test wants to kill ferry: with `FERRY_PAUSE_AT=<name>` in the
+/// environment, the process says so on stderr and waits there (at most a minute) so the test
+/// can kill it at exactly that point. Without the variable this is one comparison.
+pub fn pause_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("FERRY_PAUSE_AT").ok());
+    if at.as_deref() == Some(name) {
+        eprintln!("ferry: paused at {name} (FERRY_PAUSE_AT)");
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

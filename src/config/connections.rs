@@ -182,6 +182,7 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
     let timeout = t
         .duration(ctx, "timeout")
         .unwrap_or(Duration::from_secs(30));
+    let max_response_mb = max_response_mb(ctx, &mut t);
     t.finish(ctx);
     Some(JushuitanConfig {
         base_url: base_url?,
@@ -193,6 +194,7 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
         per_minute,
         page_size_caps,
         timeout,
+        max_response_mb,
     })
 }
 
@@ -260,6 +262,7 @@ pub(super) fn kingdee(
         .duration(ctx, "timeout")
         .unwrap_or(Duration::from_secs(120));
     let tls = tls(ctx, &mut t, resolve);
+    let max_response_mb = max_response_mb(ctx, &mut t);
     t.finish(ctx);
     Some(KingdeeConfig {
         base_url: base_url?,
@@ -271,7 +274,14 @@ pub(super) fn kingdee(
         connect_timeout,
         timeout,
         tls: tls?,
+        max_response_mb,
     })
+}
+
+/// `max_response_mb`: the largest answer read from the system, in MB.
+fn max_response_mb(ctx: &mut Ctx, t: &mut Table) -> u32 {
+    t.int(ctx, "max_response_mb", 1, 1024)
+        .map_or(crate::http::DEFAULT_MAX_RESPONSE_MB, |v| v as u32)
 }
 
 fn tls(ctx: &mut Ctx, t: &mut Table, resolve: &dyn Fn(&str) -> PathBuf) -> Option<TlsConfig> {

@@ -56,6 +56,8 @@ pub struct JushuitanConfig {
     /// API name → largest page size it accepts.
     pub page_size_caps: BTreeMap<String, u32>,
     pub timeout: Duration,
+    /// Largest answer read, in MB (`max_response_mb`, default 32).
+    pub max_response_mb: u32,
 }
 
 /// Page-size cap of an API when `page_size_caps` does not name it.
@@ -82,6 +84,8 @@ pub struct KingdeeConfig {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub tls: TlsConfig,
+    /// Largest answer read, in MB (`max_response_mb`, default 32).
+    pub max_response_mb: u32,
 }
 
 /// How ferry logs in to Kingdee.

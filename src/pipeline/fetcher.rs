@@ -8,8 +8,11 @@
 //!         (the next window's first pages may already be on their way).
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
@@ -41,7 +44,7 @@ struct Crashed(String);
 /// What was handed on and is not settled yet, oldest first.
 enum Pending {
     /// A page the Mapper maps and stores (in the order pages were handed over).
-    Page(actix::dev::Request<Mapper, MapPage>),
+    Page(Pin<Box<actix::dev::Request<Mapper, MapPage>>>),
     /// A window whose pages are all handed over: its end becomes the checkpoint once every
     /// page before it is stored.
     Checkpoint { end: i64 },
@@ -86,7 +89,8 @@ impl FetchCore {
         !s.source.window.is_zero()
     }
 
-    /// Fetches everything from the checkpoint up to now, window by window. The next window is
+    /// Fetches everything from the checkpoint up to the horizon as of the start (now minus the
+    /// settle lag), window by window. The next window is
     /// fetched while the last pages of the one before are still being stored; each checkpoint
     /// is written once every page before it is stored, in window order.
     pub async fn catch_up(&mut self) -> Result<(), PipelineError> {
@@ -107,11 +111,15 @@ impl FetchCore {
             blocking(&self.shared.store, move |s| s.checkpoint(&n)).await?
         };
         let mut begin = plan.first_begin(checkpoint);
-        ahead.planned = plan.plan(checkpoint, now_unix()).len() as u64;
+        // The horizon is fixed when the catch-up starts: re-reading the clock after every
+        // window would chase ever smaller windows for as long as a page takes a second or more.
+        // Whatever is modified meanwhile is the next catch-up's.
+        let now = now_unix();
+        ahead.planned = plan.plan(checkpoint, now).len() as u64;
         stats
             .windows_planned
             .store(ahead.planned, std::sync::atomic::Ordering::Relaxed);
-        while let Some(w) = plan.window_at(begin, now_unix()) {
+        while let Some(w) = plan.window_at(begin, now) {
             if let Err(e) = self.fetch(Some(w), &mut ahead).await {
                 // Windows fetched before this one still get their checkpoints.
                 // (The failed window's pages are still stored; only their replies are dropped.)
@@ -152,6 +160,27 @@ impl FetchCore {
                     .progress
                     .window_done(&name, ahead.done, total, windowed);
                 Ok(())
+            }
+        }
+    }
+
+    /// Settles, without waiting, what is done at the front: pages already stored and the
+    /// checkpoints after them, so each window's checkpoint is written (and shows in `ferry
+    /// status`) as soon as its pages are stored, not at the end of the catch-up.
+    async fn settle_ready(&self, ahead: &mut Ahead) -> Result<(), PipelineError> {
+        loop {
+            match ahead.queue.front_mut() {
+                Some(Pending::Checkpoint { .. }) => self.settle_front(ahead).await?,
+                Some(Pending::Page(stored)) => {
+                    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                    let Poll::Ready(result) = stored.as_mut().poll(&mut cx) else {
+                        return Ok(());
+                    };
+                    ahead.queue.pop_front();
+                    ahead.pages -= 1;
+                    result.map_err(|e| PipelineError::Actor(format!("mapper: {e}")))??;
+                }
+                None => return Ok(()),
             }
         }
     }
@@ -197,6 +226,7 @@ impl FetchCore {
             let mut moved = false;
             let mut index = 1u32;
             loop {
+                self.settle_ready(ahead).await?;
                 let asked = std::time::Instant::now();
                 let page = self
                     .shared
@@ -224,10 +254,10 @@ impl FetchCore {
                     ahead.pages += 1;
                     ahead
                         .queue
-                        .push_back(Pending::Page(self.mapper.send(MapPage {
+                        .push_back(Pending::Page(Box::pin(self.mapper.send(MapPage {
                             scheme: self.scheme,
                             items: page.items,
-                        })));
+                        }))));
                 }
                 if !has_next {
                     break;

@@ -3,10 +3,11 @@
 
 use crate::config::{Config, KingdeeAuth};
 use crate::sink::kingdee;
-use crate::source::jushuitan::{self, TokenStore, Tokens};
+use crate::source::jushuitan::{self, TokenProblem, TokenStore, Tokens};
 use crate::store::Store;
 
 const TOKENS_KEY: &str = "jushuitan.tokens";
+const PROBLEM_KEY: &str = "jushuitan.token_problem";
 
 /// Jushuitan tokens kept in the store's meta tree (JSON bytes).
 pub struct StoreTokens {
@@ -31,6 +32,27 @@ impl TokenStore for StoreTokens {
             .meta_put(TOKENS_KEY, &bytes)
             .map_err(|e| e.to_string())
     }
+
+    fn load_problem(&self) -> Option<TokenProblem> {
+        token_problem(&self.store)
+    }
+
+    fn save_problem(&self, p: Option<&TokenProblem>) -> Result<(), String> {
+        let r = match p {
+            Some(p) => {
+                let bytes = serde_json::to_vec(p).map_err(|e| e.to_string())?;
+                self.store.meta_put(PROBLEM_KEY, &bytes)
+            }
+            None => self.store.meta_remove(PROBLEM_KEY),
+        };
+        r.map_err(|e| e.to_string())
+    }
+}
+
+/// The Jushuitan token problem recorded in a store, if any (for `ferry status`).
+pub fn token_problem(store: &Store) -> Option<TokenProblem> {
+    let bytes = store.meta_get(PROBLEM_KEY).ok()??;
+    serde_json::from_slice(&bytes).ok()
 }
 
 pub fn jushuitan_settings(config: &Config) -> jushuitan::ClientSettings {
@@ -44,6 +66,7 @@ pub fn jushuitan_settings(config: &Config) -> jushuitan::ClientSettings {
         timeout: j.timeout,
         access_token: j.access_token.clone(),
         refresh_token: j.refresh_token.clone(),
+        max_response_mb: j.max_response_mb,
         ..Default::default()
     }
 }
@@ -78,5 +101,6 @@ pub fn kingdee_settings(config: &Config) -> kingdee::ClientSettings {
         timeout: k.timeout,
         ca_file: k.tls.ca_file.clone(),
         accept_invalid_certs: k.tls.accept_invalid_certs,
+        max_response_mb: k.max_response_mb,
     }
 }

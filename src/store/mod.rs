@@ -467,6 +467,12 @@ impl Store {
         self.flush()
     }
 
+    /// Remove (and flush) small metadata.
+    pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.meta.remove(key.as_bytes())?;
+        self.flush()
+    }
+
     /// A new batch id: unique and increasing across restarts and crashes (sled's id generator,
     /// which persists its high-water mark itself, so no flush per call).
     pub fn next_batch_id(&self) -> Result<u64, StoreError> {

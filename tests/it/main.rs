@@ -1,5 +1,6 @@
 //! The one integration-test binary: modules per area, shared helpers in `helpers`.
 
+mod answers;
 mod cli;
 mod config;
 mod helpers;
@@ -7,4 +8,6 @@ mod jushuitan;
 mod kingdee;
 mod mapping;
 mod pipeline;
+mod proxy;
 mod store;
+mod tokens;

@@ -13,7 +13,7 @@ fn io_ids(docs: &[serde_json::Value]) -> BTreeSet<String> {
 }
 
 /// Asserts Kingdee holds exactly the eligible returns and shops, each once.
-fn assert_exactly_once(sims: &ferry::sim::Sims) {
+pub fn assert_exactly_once(sims: &ferry::sim::Sims) {
     let expected = io_ids(&eligible_returns(sims));
     let saved = saved_identities(sims, "SAL_RETURNSTOCK", "FBillNo");
     let dupes: Vec<_> = saved.iter().filter(|(_, n)| **n > 1).collect();

@@ -131,6 +131,8 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
         tokens: Mutex::new(tokens),
         rates: Mutex::new(rate::Rates::default()),
         faults: Mutex::new(faults::Faults::new(profile, opts.seed)),
+        init_calls: Default::default(),
+        refresh_calls: Default::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let data = web::Data::from(shared.clone());
@@ -240,6 +242,22 @@ impl JstSimHandle {
         let mut book = self.shared.tokens.lock();
         book.access.clear();
         book.save(self.shared.state_dir.as_deref());
+    }
+
+    /// Issues an access and refresh token pair, as a merchant's authorization of a
+    /// service-provider app does (the pair a consultant puts into config.toml).
+    pub fn issue_tokens(&self) -> (String, String) {
+        let mut book = self.shared.tokens.lock();
+        server::issue_pair(&self.shared, &mut book)
+    }
+
+    /// Token requests answered so far: (getInitToken or accessToken, refreshToken).
+    pub fn token_calls(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (
+            self.shared.init_calls.load(SeqCst),
+            self.shared.refresh_calls.load(SeqCst),
+        )
     }
 
     /// Number of access tokens currently valid.

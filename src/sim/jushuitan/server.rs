@@ -33,6 +33,9 @@ pub struct Shared {
     pub tokens: Mutex<TokenBook>,
     pub rates: Mutex<Rates>,
     pub faults: Mutex<Faults>,
+    /// Token requests answered: getInitToken/accessToken, refreshToken.
+    pub init_calls: std::sync::atomic::AtomicU64,
+    pub refresh_calls: std::sync::atomic::AtomicU64,
 }
 
 /// Outcome of a call: code, message and (on success) the `data` JSON text.
@@ -142,7 +145,8 @@ fn random_token() -> String {
         .collect()
 }
 
-fn issue(s: &Shared, book: &mut TokenBook) -> String {
+/// Issues a new access and refresh token pair (as an authorization does) and saves the book.
+pub fn issue_pair(s: &Shared, book: &mut TokenBook) -> (String, String) {
     let now = now_unix();
     let access = random_token();
     let refresh = random_token();
@@ -161,6 +165,11 @@ fn issue(s: &Shared, book: &mut TokenBook) -> String {
         },
     );
     book.save(s.state_dir.as_deref());
+    (access, refresh)
+}
+
+fn issue(s: &Shared, book: &mut TokenBook) -> String {
+    let (access, refresh) = issue_pair(s, book);
     serde_json::json!({
         "access_token": access,
         "expires_in": s.token_ttl,
@@ -188,6 +197,8 @@ fn init_token(s: &Shared, form: &[(String, String)]) -> Answer {
             "参数不符合规范,请检查传入参数! grant_type应为authorization_code",
         );
     }
+    s.init_calls
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let mut book = s.tokens.lock();
     (0, String::new(), Some(issue(s, &mut book)))
 }
@@ -210,6 +221,8 @@ fn refresh_token(s: &Shared, form: &[(String, String)]) -> Answer {
             "参数不符合规范,请检查传入参数! grant_type应为refresh_token",
         );
     }
+    s.refresh_calls
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let rt = field(form, "refresh_token").unwrap_or_default();
     let mut book = s.tokens.lock();
     match book.refresh.remove(rt) {

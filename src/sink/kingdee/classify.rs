@@ -88,6 +88,17 @@ pub fn is_duplicate_message(msg: &str) -> bool {
 
 /// Classifies an HTTP reply. Read failures are never `Uncertain`.
 pub fn classify_reply(status: u16, body: &str, op: Op) -> Reply {
+    classify_reply_within(
+        status,
+        body,
+        op,
+        (crate::http::DEFAULT_MAX_RESPONSE_MB as usize) << 20,
+    )
+}
+
+/// [`classify_reply`] of an answer whose size limit is `limit` bytes (the JSON is parsed within
+/// a memory budget derived from it).
+pub fn classify_reply_within(status: u16, body: &str, op: Op, limit: usize) -> Reply {
     let write = op == Op::Write;
     if status != 200 && status != 206 {
         let text = body.trim();
@@ -124,7 +135,7 @@ pub fn classify_reply(status: u16, body: &str, op: Op) -> Reply {
             "Kingdee server exception: {msg}"
         )));
     }
-    let value: Value = match serde_json::from_str(text) {
+    let value: Value = match crate::http::parse_json(text.as_bytes(), limit) {
         Ok(v) => v,
         Err(e) => {
             let short: String = text.chars().take(200).collect();

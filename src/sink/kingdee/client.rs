@@ -9,7 +9,9 @@ use parking_lot::Mutex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use serde_json::{json, Value};
 
-use super::classify::{classify_reply, Op, Reply};
+use crate::http::Body;
+
+use super::classify::{classify_reply_within, Op, Reply};
 use super::sign::{login_by_sign_signature, signed_headers};
 use super::{Auth, ClientSettings, SinkError};
 
@@ -60,7 +62,7 @@ impl Client {
     /// Builds the client. TLS certificates are verified unless `accept_invalid_certs` is set;
     /// `ca_file` adds CA certificates and pins the server's own (see `tls`).
     pub fn new(settings: ClientSettings) -> Result<Client, SinkError> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::http::client_builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")));
@@ -183,8 +185,8 @@ impl Client {
         map
     }
 
-    /// One POST; returns the HTTP status and body text.
-    async fn post(&self, service: &str, body: &Value, op: Op) -> Result<(u16, String), SinkError> {
+    /// One POST; returns the HTTP status and body.
+    async fn post(&self, service: &str, body: &Value, op: Op) -> Result<(u16, Body), SinkError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| SinkError::Permanent(format!("cannot encode the request: {e}")))?;
         self.post_bytes(service, bytes, op).await
@@ -196,7 +198,7 @@ impl Client {
         service: &str,
         bytes: Vec<u8>,
         op: Op,
-    ) -> Result<(u16, String), SinkError> {
+    ) -> Result<(u16, Body), SinkError> {
         let url = format!("{}{service}.common.kdsvc", self.inner.base);
         let resp = self
             .inner
@@ -208,12 +210,40 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&e, op))?;
         let status = resp.status().as_u16();
+        let method = service.rsplit('.').next().unwrap_or(service);
+        if let Some(m) = crate::http::redirect(status, resp.headers()) {
+            // Whatever the operation, nothing was applied: a redirect is answered instead.
+            return Err(SinkError::Permanent(format!(
+                "Kingdee ({}) answered {method} with {m}",
+                self.inner.base
+            )));
+        }
         self.absorb_cookies(resp.headers());
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| self.transport_error(&e, op))?;
-        Ok((status, text))
+        match crate::http::read_body(resp, self.inner.settings.max_response_mb).await {
+            Ok(body) => Ok((status, body)),
+            Err(crate::http::BodyError::Read(e)) => Err(self.transport_error(&e, op)),
+            Err(too_large) => {
+                let m = format!("Kingdee's answer to {method} was refused: {too_large}");
+                Err(if op == Op::Write {
+                    SinkError::Uncertain(format!("{m}; the save may have been applied"))
+                } else {
+                    SinkError::Transient(m)
+                })
+            }
+        }
+    }
+
+    /// What a reply means (the body is parsed within its memory budget).
+    fn classify(&self, status: u16, body: &Body, op: Op) -> Reply {
+        let limit = (body.limit_mb.max(1) as usize) << 20;
+        match std::str::from_utf8(&body.bytes) {
+            Ok(text) => classify_reply_within(status, text, op, limit),
+            // Not UTF-8, so not Kingdee's JSON: classified on its start (never copied whole).
+            Err(_) => {
+                let start = String::from_utf8_lossy(&body.bytes[..body.bytes.len().min(1024)]);
+                classify_reply_within(status, &start, op, limit)
+            }
+        }
     }
 
     /// Session login for the Password / AppSecret / Sign modes (no-op for Signed).
@@ -241,10 +271,10 @@ impl Client {
         };
         *self.inner.session.lock() = None;
         let body = json!({ "parameters": params });
-        let (status, text) = self
+        let (status, reply) = self
             .post(&format!("{AUTH_SERVICE}{service}"), &body, Op::Read)
             .await?;
-        let value = match classify_reply(status, &text, Op::Read) {
+        let value = match self.classify(status, &reply, Op::Read) {
             Reply::Ok(v) => v,
             Reply::Failed(e) => return Err(e),
             Reply::SessionLost(m) => {
@@ -323,8 +353,8 @@ impl Client {
                 self.login().await?;
             }
             // A resend after a new login is rare; the copy keeps `body` for it.
-            let (status, text) = self.post_bytes(&service, body.clone(), op).await?;
-            match classify_reply(status, &text, op) {
+            let (status, reply) = self.post_bytes(&service, body.clone(), op).await?;
+            match self.classify(status, &reply, op) {
                 Reply::Ok(v) => return Ok(v),
                 Reply::Failed(e) => return Err(e),
                 Reply::SessionLost(msg) => {

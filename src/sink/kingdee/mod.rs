@@ -51,6 +51,8 @@ pub struct ClientSettings {
     pub ca_file: Option<PathBuf>,
     /// Turn TLS verification off (opt-in, for self-signed test servers only).
     pub accept_invalid_certs: bool,
+    /// Largest answer read, in MB; a larger one is an error.
+    pub max_response_mb: u32,
 }
 
 /// The outcome of one model of a BatchSave, matched by `DIndex`.

@@ -10,7 +10,7 @@ use super::error::{hint, Call, SourceError};
 use super::limiter::Limiter;
 use super::parse::{self, Envelope};
 use super::sign::{form_encode, sign};
-use super::tokens::{TokenStore, Tokens};
+use super::tokens::{fingerprint, TokenProblem, TokenStore, Tokens};
 use super::{ClientSettings, Page};
 use crate::time::{now_millis, now_unix};
 
@@ -52,12 +52,25 @@ struct TokenState {
     tokens: Option<Tokens>,
     /// Jushuitan rejected the current access token (code 100).
     stale: bool,
+    /// New tokens that could not be saved yet: not used until they are (a crash would lose
+    /// them, and Jushuitan has already revoked the refresh token they replaced).
+    unsaved: bool,
 }
 
 /// Result of one HTTP exchange that is worth retrying.
 enum Retry {
     Transport(String),
     Malformed(String),
+}
+
+/// Why one HTTP POST brought no answer to look at.
+enum Unanswered {
+    /// Network failure or timeout: worth retrying.
+    Transport(String),
+    /// A 3xx: never followed, never retried.
+    Redirect(String),
+    /// The answer is over the size limit: not read, not retried within this call.
+    TooLarge(String),
 }
 
 impl Client {
@@ -76,7 +89,7 @@ impl Client {
             return Err(SourceError::Settings("app_key is empty".into()));
         }
         let connect = settings.timeout.min(Duration::from_secs(10));
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(settings.timeout)
             .connect_timeout(connect)
             .build()
@@ -86,17 +99,37 @@ impl Client {
         if let Some(t) = &stored {
             limiter.seed(&t.recent_calls, now_millis());
         }
-        let tokens = stored.or_else(|| {
-            settings.access_token.as_ref().map(|a| Tokens {
+        let configured = settings.access_token.as_ref().map(|a| {
+            let refresh = settings
+                .refresh_token
+                .as_ref()
+                .map(|r| r.expose().to_string())
+                .unwrap_or_default();
+            Tokens {
+                origin: fingerprint(a.expose(), &refresh),
                 access_token: a.expose().to_string(),
-                refresh_token: settings
-                    .refresh_token
-                    .as_ref()
-                    .map(|r| r.expose().to_string())
-                    .unwrap_or_default(),
+                refresh_token: refresh,
                 ..Tokens::default()
-            })
+            }
         });
+        let origin = configured.as_ref().map(|c| c.origin.clone());
+        // Tokens obtained by ferry win, unless config.toml holds a different pair than the one
+        // they descend from: then a person authorized the app again.
+        let tokens = match (stored, configured) {
+            (Some(s), Some(c)) if s.origin != c.origin => {
+                tracing::info!("config.toml holds new Jushuitan tokens; using them");
+                Some(c)
+            }
+            (Some(s), _) => Some(s),
+            (None, c) => c,
+        };
+        if let Some(p) = store.load_problem() {
+            if origin.as_ref().is_some_and(|o| *o != p.origin) {
+                if let Err(e) = store.save_problem(None) {
+                    tracing::warn!("could not clear the Jushuitan token problem: {e}");
+                }
+            }
+        }
         let persist_calls =
             settings.per_minute > 0 && settings.per_minute <= PERSIST_CALLS_UP_TO_PER_MINUTE;
         Ok(Client {
@@ -108,6 +141,7 @@ impl Client {
                 tokens: Mutex::new(TokenState {
                     tokens,
                     stale: false,
+                    unsaved: false,
                 }),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 limiter: Mutex::new(limiter),
@@ -175,57 +209,110 @@ impl Client {
         }
     }
 
-    /// A valid access token, obtaining or refreshing one first when needed.
+    /// A valid access token, obtaining or refreshing one first when needed. New tokens are
+    /// saved durably before anything uses them.
     async fn access_token(&self, call: &Call) -> Result<String, SourceError> {
         if let Some(t) = self.usable_token() {
             return Ok(t);
         }
         let _guard = self.inner.refresh_lock.lock().await;
+        if self.inner.tokens.lock().unsaved {
+            self.persist().map_err(SourceError::Store)?;
+        }
         if let Some(t) = self.usable_token() {
             return Ok(t);
         }
         let current = self.inner.tokens.lock().tokens.clone();
-        let fresh = self
-            .obtain(current.as_ref())
+        let mut fresh = self
+            .obtain(call, current.as_ref())
             .await
-            .map_err(|e| SourceError::Token {
-                call: call.clone(),
-                source: Box::new(e),
+            .map_err(|e| match e {
+                e @ SourceError::Reauthorize { .. } => e,
+                e => SourceError::Token {
+                    call: call.clone(),
+                    source: Box::new(e),
+                },
             })?;
+        fresh.origin = current.map(|c| c.origin).unwrap_or_default();
+        crate::process::pause_point("jushuitan-token-received");
         let token = fresh.access_token.clone();
         {
             let mut st = self.inner.tokens.lock();
             st.tokens = Some(fresh);
             st.stale = false;
+            st.unsaved = true;
         }
-        self.persist();
+        self.persist().map_err(SourceError::Store)?;
+        crate::process::pause_point("jushuitan-token-saved");
+        if self.inner.store.load_problem().is_some() {
+            if let Err(e) = self.inner.store.save_problem(None) {
+                tracing::warn!("could not clear the Jushuitan token problem: {e}");
+            }
+        }
         Ok(token)
     }
 
     fn usable_token(&self) -> Option<String> {
         let st = self.inner.tokens.lock();
         match &st.tokens {
-            Some(t) if !st.stale && !t.needs_refresh(now_unix()) => Some(t.access_token.clone()),
+            Some(t) if !st.stale && !st.unsaved && !t.needs_refresh(now_unix()) => {
+                Some(t.access_token.clone())
+            }
             _ => None,
         }
     }
 
-    /// Refreshes with the refresh token when there is one; falls back to getInitToken when
-    /// Jushuitan refuses the refresh (self-built apps can always re-initialise).
-    async fn obtain(&self, current: Option<&Tokens>) -> Result<Tokens, SourceError> {
-        if let Some(rt) = current
+    /// A self-built app (no tokens in config.toml) obtains its tokens with getInitToken and can
+    /// always do so again; an app authorized by a merchant cannot.
+    fn self_built(&self) -> bool {
+        self.inner.settings.access_token.is_none() && self.inner.settings.refresh_token.is_none()
+    }
+
+    /// Refreshes with the refresh token when there is one. When Jushuitan refuses it, a
+    /// self-built app initialises again (getInitToken); any other app needs a person, which is
+    /// recorded for `ferry status`.
+    async fn obtain(&self, call: &Call, current: Option<&Tokens>) -> Result<Tokens, SourceError> {
+        let refusal = match current
             .map(|t| t.refresh_token.clone())
             .filter(|r| !r.is_empty())
         {
-            match self.token_call(REFRESH_TOKEN, Some(rt)).await {
+            Some(rt) => match self.token_call(REFRESH_TOKEN, Some(rt)).await {
                 Ok(t) => return Ok(t),
-                Err(e @ SourceError::Api { .. }) | Err(e @ SourceError::Malformed { .. }) => {
-                    tracing::warn!("Jushuitan token refresh failed ({e}); requesting a new token");
-                }
+                Err(SourceError::Api { code, msg, .. }) => (
+                    "refresh_token",
+                    format!("refreshToken answered code {code}: {msg}"),
+                ),
                 Err(e) => return Err(e),
-            }
+            },
+            None => (
+                "access_token",
+                "the access token is refused or expired, and no refresh token is configured".into(),
+            ),
+        };
+        if self.self_built() {
+            tracing::warn!(
+                "Jushuitan refused ferry's token ({}); requesting a new one with getInitToken",
+                refusal.1
+            );
+            return self.token_call(GET_INIT_TOKEN, None).await;
         }
-        self.token_call(GET_INIT_TOKEN, None).await
+        let problem = match self.inner.store.load_problem() {
+            Some(p) => p,
+            None => TokenProblem {
+                token: refusal.0.to_string(),
+                since: now_unix(),
+                answer: refusal.1,
+                origin: current.map(|c| c.origin.clone()).unwrap_or_default(),
+            },
+        };
+        if let Err(e) = self.inner.store.save_problem(Some(&problem)) {
+            tracing::warn!("could not record the Jushuitan token problem: {e}");
+        }
+        tracing::error!("{}", problem.describe());
+        Err(SourceError::Reauthorize {
+            call: call.clone(),
+            problem,
+        })
     }
 
     /// getInitToken (no refresh token) or refreshToken.
@@ -290,7 +377,7 @@ impl Client {
             p.push(("sign", sig));
             let retry = match self.send(path, &p).await {
                 Ok((status, body)) if (200..300).contains(&status) => {
-                    match parse::envelope(&body) {
+                    match parse::envelope_within(&body.bytes, body.limit_mb) {
                         Ok(env) => match env.code {
                             180 if !resigned => {
                                 tracing::warn!(%call, "Jushuitan refused the timestamp (180); re-signing");
@@ -322,16 +409,28 @@ impl Client {
                     }
                 }
                 Ok((status, body)) if matches!(status, 408 | 425 | 429 | 500..=599) => {
-                    Retry::Transport(format!("HTTP {status}: {}", parse::excerpt(&body)))
+                    Retry::Transport(format!("HTTP {status}: {}", parse::excerpt(&body.bytes)))
                 }
                 Ok((status, body)) => {
                     return Err(SourceError::Http {
                         call: call.clone(),
                         status,
-                        body: parse::excerpt(&body),
+                        body: parse::excerpt(&body.bytes),
                     })
                 }
-                Err(m) => Retry::Transport(m),
+                Err(Unanswered::Transport(m)) => Retry::Transport(m),
+                Err(Unanswered::Redirect(message)) => {
+                    return Err(SourceError::Redirect {
+                        call: call.clone(),
+                        message,
+                    })
+                }
+                Err(Unanswered::TooLarge(message)) => {
+                    return Err(SourceError::TooLarge {
+                        call: call.clone(),
+                        message,
+                    })
+                }
             };
             failures += 1;
             if failures >= max_tries {
@@ -358,7 +457,11 @@ impl Client {
     }
 
     /// One HTTP POST; Err carries a printable reason (never a secret: only the path is named).
-    async fn send(&self, path: &str, params: &[(&str, String)]) -> Result<(u16, Vec<u8>), String> {
+    async fn send(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<(u16, crate::http::Body), Unanswered> {
         let url = format!("{}{}", self.inner.base_url, path);
         let resp = self
             .inner
@@ -371,10 +474,16 @@ impl Client {
             .body(form_encode(params))
             .send()
             .await
-            .map_err(|e| describe(&e, path))?;
+            .map_err(|e| Unanswered::Transport(describe(&e, path)))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| describe(&e, path))?;
-        Ok((status, body.to_vec()))
+        if let Some(m) = crate::http::redirect(status, resp.headers()) {
+            return Err(Unanswered::Redirect(m));
+        }
+        match crate::http::read_body(resp, self.inner.settings.max_response_mb).await {
+            Ok(body) => Ok((status, body)),
+            Err(crate::http::BodyError::Read(e)) => Err(Unanswered::Transport(describe(&e, path))),
+            Err(e) => Err(Unanswered::TooLarge(e.to_string())),
+        }
     }
 
     /// Waits until the limiter allows a call, then records it (and persists the log).
@@ -387,22 +496,30 @@ impl Client {
             }
         }
         if self.inner.persist_calls {
-            self.persist();
+            // A failure is logged; the call log only paces a restarted ferry.
+            let _ = self.persist();
         }
     }
 
-    /// Saves the tokens with the call log of the last minute.
-    fn persist(&self) {
-        let st = self.inner.tokens.lock();
-        let Some(t) = &st.tokens else { return };
+    /// Saves the tokens with the call log of the last minute (durably: the store flushes).
+    fn persist(&self) -> Result<(), String> {
+        let mut st = self.inner.tokens.lock();
+        let Some(t) = &st.tokens else { return Ok(()) };
         let mut t = t.clone();
         t.recent_calls = if self.inner.persist_calls {
             self.inner.limiter.lock().recent()
         } else {
             Vec::new()
         };
-        if let Err(e) = self.inner.store.save(&t) {
-            tracing::warn!("could not save the Jushuitan tokens: {e}");
+        match self.inner.store.save(&t) {
+            Ok(()) => {
+                st.unsaved = false;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!("could not save the Jushuitan tokens: {e}");
+                Err(format!("could not save the new Jushuitan tokens: {e}"))
+            }
         }
     }
 }

@@ -51,6 +51,12 @@ pub enum SourceError {
     /// The body is not the JSON envelope Jushuitan sends.
     #[error("{call}: malformed response from Jushuitan: {message}")]
     Malformed { call: Call, message: String },
+    /// Jushuitan (or something in between) answered with a redirect, which is never followed.
+    #[error("{call}: Jushuitan answered {message}")]
+    Redirect { call: Call, message: String },
+    /// The answer was over the size limit.
+    #[error("{call}: Jushuitan's answer was refused: {message}")]
+    TooLarge { call: Call, message: String },
     /// Still refused with code 199/200 after backing off.
     #[error("{call}: Jushuitan rate limit (code {code}: {msg}) still hit after {tries} tries")]
     RateLimited {
@@ -73,6 +79,13 @@ pub enum SourceError {
         call: Call,
         source: Box<SourceError>,
     },
+    /// Jushuitan refuses the tokens and ferry cannot get new ones: a person must authorize the
+    /// app again (see [`super::TokenProblem`]).
+    #[error("{call}: {}", problem.describe())]
+    Reauthorize {
+        call: Call,
+        problem: super::TokenProblem,
+    },
     /// The token store refused to save new tokens.
     #[error("Jushuitan token store: {0}")]
     Store(String),
@@ -87,9 +100,12 @@ impl SourceError {
             SourceError::Transport { .. } => false,
             SourceError::Http { status, .. } => !matches!(status, 408 | 425 | 429 | 500..=599),
             SourceError::Malformed { .. } => false,
+            SourceError::Redirect { .. } => true,
+            SourceError::TooLarge { .. } => false,
             SourceError::RateLimited { .. } => false,
             SourceError::Api { code, .. } => !is_transient_code(*code),
             SourceError::Token { source, .. } => source.is_permanent(),
+            SourceError::Reauthorize { .. } => true,
             SourceError::Store(_) => false,
         }
     }

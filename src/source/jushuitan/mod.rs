@@ -22,7 +22,7 @@ pub use error::{Call, SourceError};
 pub use limiter::Limiter;
 pub use parse::{as_bool, as_i64};
 pub use sign::{form_encode, sign};
-pub use tokens::{MemoryTokens, TokenStore, Tokens};
+pub use tokens::{fingerprint, MemoryTokens, TokenProblem, TokenStore, Tokens};
 
 /// Connection settings of the client.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub struct ClientSettings {
     pub retry_backoff: Duration,
     /// First pause after a rate-limit answer (199: grows linearly, 200: doubles).
     pub rate_backoff: Duration,
+    /// Largest answer read, in MB; a larger one is an error.
+    pub max_response_mb: u32,
 }
 
 impl Default for ClientSettings {
@@ -66,6 +68,7 @@ impl Default for ClientSettings {
             rate_limit_tries: 8,
             retry_backoff: Duration::from_millis(300),
             rate_backoff: Duration::from_secs(1),
+            max_response_mb: crate::http::DEFAULT_MAX_RESPONSE_MB,
         }
     }
 }

@@ -49,7 +49,9 @@ pub fn as_bool(v: &Value) -> Option<bool> {
 
 /// A short, printable excerpt of a body for error messages.
 pub fn excerpt(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(body);
+    // Only the start is looked at: the body may be many megabytes, and invalid UTF-8 would be
+    // copied whole.
+    let s = String::from_utf8_lossy(&body[..body.len().min(1024)]);
     let s: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -62,10 +64,19 @@ pub fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Parses the envelope of any answer.
+/// Parses the envelope of any answer (within the default size limit's memory budget).
+#[cfg(test)]
 pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {:?}", excerpt(body)))?;
+    envelope_within(body, crate::http::DEFAULT_MAX_RESPONSE_MB)
+}
+
+/// Parses the envelope of an answer whose size limit is `limit_mb`.
+pub fn envelope_within(body: &[u8], limit_mb: u32) -> Result<Envelope, String> {
+    let root =
+        crate::http::parse_json(body, (limit_mb.max(1) as usize) << 20).map_err(|e| match e {
+            crate::http::JsonError::Syntax(e) => format!("not JSON ({e}): {:?}", excerpt(body)),
+            too_many => too_many.to_string(),
+        })?;
     let Value::Object(mut obj) = root else {
         return Err(format!("not a JSON object: {:?}", excerpt(body)));
     };
@@ -81,47 +92,85 @@ pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     };
-    // Moved out, not copied: a page is tens of kilobytes of documents.
-    let data = match obj.get("data") {
-        Some(Value::Object(_)) => obj.remove("data").unwrap_or(Value::Null),
-        _ => Value::Object(obj),
+    // Moved out, not copied: a page is tens of kilobytes of documents. Without a `data` field
+    // the answer is the old flat style, whose page fields sit beside `code`.
+    let data = match obj.remove("data") {
+        Some(d) => d,
+        None => Value::Object(obj),
     };
     Ok(Envelope { code, msg, data })
 }
 
-/// The page inside a successful answer.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The page inside a successful answer. Only a well-formed page is a page: `data` must be an
+/// object holding the list (an empty list, or null when nothing matched), with no more records
+/// than were asked for; an answer without the list is malformed, never an empty page, because
+/// an empty page lets the checkpoint pass a window.
 pub fn page(
     mut data: Value,
     list_key: &str,
     page_index: u32,
     page_size: u32,
 ) -> Result<Page, String> {
-    let items = match data.get_mut(list_key) {
-        Some(Value::Array(a)) => std::mem::take(a),
-        Some(Value::Null) | None => Vec::new(),
-        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
-        Some(other) => {
-            let kind = match other {
-                Value::Object(_) => "an object",
-                Value::String(_) => "a string",
-                Value::Number(_) => "a number",
-                _ => "not a list",
-            };
-            return Err(format!("`data.{list_key}` is {kind}, not a list"));
-        }
+    let Value::Object(map) = &mut data else {
+        return Err(format!("`data` is {}, not a page of records", kind(&data)));
     };
-    let data_count = data
+    let data_count = map
         .get("data_count")
         .and_then(as_i64)
         .and_then(|n| u64::try_from(n).ok());
-    let page_count = data.get("page_count").and_then(as_i64);
-    let has_next = match data.get("has_next").and_then(as_bool) {
+    let items = match map.get_mut(list_key) {
+        Some(Value::Array(a)) => std::mem::take(a),
+        Some(Value::Null) if data_count.unwrap_or(0) == 0 => Vec::new(),
+        Some(Value::String(s)) if s.trim().is_empty() && data_count.unwrap_or(0) == 0 => Vec::new(),
+        Some(other) => {
+            return Err(format!(
+                "`data.{list_key}` is {}, not a list{}",
+                kind(other),
+                data_count
+                    .map(|n| format!(" (the answer counts {n} records)"))
+                    .unwrap_or_default()
+            ))
+        }
+        None => {
+            let fields: Vec<&str> = map.keys().map(String::as_str).take(12).collect();
+            return Err(format!(
+                "no `data.{list_key}` list in the answer (its fields: {})",
+                if fields.is_empty() {
+                    "none".to_string()
+                } else {
+                    fields.join(", ")
+                }
+            ));
+        }
+    };
+    if page_size > 0 && items.len() > page_size as usize {
+        return Err(format!(
+            "{} records on a page of {page_size} asked for",
+            items.len()
+        ));
+    }
+    let page_count = map.get("page_count").and_then(as_i64);
+    let has_next = match map.get("has_next").and_then(as_bool) {
         Some(b) => b,
         None => match page_count {
             Some(pc) => i64::from(page_index) < pc,
             None => page_size > 0 && items.len() >= page_size as usize,
         },
     };
+    if has_next && items.is_empty() {
+        return Err("the page holds no records but says more pages follow".into());
+    }
     Ok(Page {
         index: page_index,
         has_next,
@@ -151,6 +200,7 @@ pub fn tokens(data: &Value, now: i64) -> Result<Tokens, String> {
         expires_at,
         issued_at: now,
         recent_calls: Vec::new(),
+        origin: String::new(),
     })
 }
 
@@ -173,20 +223,61 @@ mod tests {
             (json!("false"), false),
             (json!(true), true),
         ] {
-            let d = json!({"has_next": v, "datas": []});
+            let d = json!({"has_next": v, "datas": [{"a": 1}]});
             assert_eq!(page(d, "datas", 1, 50).unwrap().has_next, want);
         }
     }
 
     #[test]
     fn missing_fields_and_flat_envelope() {
-        let d = json!({"page_index": 2, "page_count": 3});
+        let d = json!({"page_index": 2, "page_count": 3, "datas": [{"a": 1}]});
         let p = page(d, "datas", 2, 50).unwrap();
-        assert!(p.has_next && p.items.is_empty() && p.data_count.is_none());
+        assert!(p.has_next && p.items.len() == 1 && p.data_count.is_none());
         let e =
             envelope(br#"{"issuccess":true,"shops":[{"shop_id":1}],"has_next":false}"#).unwrap();
         assert_eq!(page(e.data, "shops", 1, 100).unwrap().items.len(), 1);
         assert!(page(json!({"datas": {"x": 1}}), "datas", 1, 50).is_err());
+    }
+
+    #[test]
+    fn only_a_well_formed_page_is_a_page() {
+        let empty = |body: &[u8]| {
+            let e = envelope(body).unwrap();
+            page(e.data, "datas", 1, 50)
+        };
+        // Empty pages, as Jushuitan sends them.
+        for ok in [
+            &br#"{"code":0,"data":{"page_index":1,"data_count":0,"has_next":false,"datas":[]}}"#[..],
+            br#"{"code":0,"data":{"page_index":1,"data_count":0,"page_count":0,"datas":null}}"#,
+            br#"{"code":0,"data":{"page_index":1,"has_next":false,"datas":null}}"#,
+        ] {
+            assert!(empty(ok).unwrap().items.is_empty());
+        }
+        // Not pages: they must never let a checkpoint pass a window.
+        for (bad, says) in [
+            (&br#"{"code":0,"data":null}"#[..], "`data` is null"),
+            (br#"{"code":0,"msg":"ok","data":{}}"#, "no `data.datas`"),
+            (
+                br#"{"code":0,"data":{"page_index":1,"data_count":3}}"#,
+                "no `data.datas`",
+            ),
+            (br#"{"code":0,"data":"ok"}"#, "`data` is a string"),
+            (br#"{"code":0,"data":[]}"#, "`data` is a list"),
+            (
+                br#"{"code":0,"data":{"data_count":3,"datas":null}}"#,
+                "counts 3",
+            ),
+            (
+                br#"{"code":0,"data":{"has_next":true,"datas":[]}}"#,
+                "more pages follow",
+            ),
+        ] {
+            let e = empty(bad).expect_err(&String::from_utf8_lossy(bad));
+            assert!(e.contains(says), "{e}");
+        }
+        let big = json!({"datas": (0..51).map(|i| json!({"io_id": i})).collect::<Vec<_>>()});
+        let e = page(big, "datas", 1, 50).unwrap_err();
+        assert!(e.contains("51 records on a page of 50"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Tokens {
     /// Unix milliseconds of the calls made in the last minute (only with tight limits).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_calls: Vec<i64>,
+    /// Fingerprint of the configured token pair these descend from ("" for a self-built app's
+    /// getInitToken tokens): new tokens in config.toml (a new authorization) replace them.
+    #[serde(default)]
+    pub origin: String,
 }
 
 impl Tokens {
@@ -56,10 +60,54 @@ impl fmt::Debug for Tokens {
     }
 }
 
+/// Fingerprint of a configured token pair (never the tokens themselves: a SHA-256 prefix).
+pub fn fingerprint(access_token: &str, refresh_token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(access_token.as_bytes());
+    h.update([0u8]);
+    h.update(refresh_token.as_bytes());
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Jushuitan refuses the tokens ferry has, and ferry cannot get new ones by itself: a person
+/// must authorize the app again. Kept in the store so `ferry status` can say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenProblem {
+    /// Which token was refused: "refresh_token" or "access_token".
+    pub token: String,
+    /// Unix seconds of the first refusal.
+    pub since: i64,
+    /// What Jushuitan answered (code and message).
+    pub answer: String,
+    /// Fingerprint of the configured tokens at the time (new ones in config.toml end it).
+    pub origin: String,
+}
+
+impl TokenProblem {
+    /// One plain paragraph for an admin.
+    pub fn describe(&self) -> String {
+        format!(
+            "Jushuitan has refused ferry's {} since {} (Beijing time): {}. ferry cannot get a new token by itself. \
+             Authorize the app again in the Jushuitan open platform (聚水潭开放平台 → 授权), put the new access_token \
+             and refresh_token into config.toml under [jushuitan], and restart ferry.",
+            self.token,
+            crate::time::format_beijing(self.since),
+            self.answer
+        )
+    }
+}
+
 /// Where the client keeps its tokens (the pipeline uses the store's meta tree).
 pub trait TokenStore: Send + Sync {
     fn load(&self) -> Option<Tokens>;
+    /// Saves durably (the new tokens are used only after this returned Ok).
     fn save(&self, t: &Tokens) -> Result<(), String>;
+    fn load_problem(&self) -> Option<TokenProblem>;
+    fn save_problem(&self, p: Option<&TokenProblem>) -> Result<(), String>;
 }
 
 /// Tokens in memory, for tests and one-off commands.
@@ -67,6 +115,7 @@ pub trait TokenStore: Send + Sync {
 pub struct MemoryTokens {
     inner: Mutex<Option<Tokens>>,
     saves: Mutex<u64>,
+    problem: Mutex<Option<TokenProblem>>,
 }
 
 impl MemoryTokens {
@@ -77,7 +126,7 @@ impl MemoryTokens {
     pub fn with(t: Tokens) -> Self {
         MemoryTokens {
             inner: Mutex::new(Some(t)),
-            saves: Mutex::new(0),
+            ..Default::default()
         }
     }
 
@@ -102,6 +151,15 @@ impl TokenStore for MemoryTokens {
         *self.saves.lock() += 1;
         Ok(())
     }
+
+    fn load_problem(&self) -> Option<TokenProblem> {
+        self.problem.lock().clone()
+    }
+
+    fn save_problem(&self, p: Option<&TokenProblem>) -> Result<(), String> {
+        *self.problem.lock() = p.cloned();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +174,7 @@ mod tests {
             expires_at: 1_000_000,
             issued_at: 1_000_000 - 864_000,
             recent_calls: vec![],
+            origin: String::new(),
         };
         assert!(!t.needs_refresh(1_000_000 - 3601));
         assert!(t.needs_refresh(1_000_000 - 3600));

@@ -47,8 +47,12 @@ fn hostile(status: &str, content_type: &str, body: &str) -> (String, Arc<AtomicU
 }
 
 fn hostile_client(url: String) -> Client {
-    let s = ClientSettings {
-        base_url: url,
+    client(settings_for(&url), &Arc::new(MemoryTokens::new()))
+}
+
+fn settings_for(url: &str) -> ClientSettings {
+    ClientSettings {
+        base_url: url.to_string(),
         app_key: "k".into(),
         app_secret: Secret::new("s"),
         access_token: Some(Secret::new("t")),
@@ -57,8 +61,7 @@ fn hostile_client(url: String) -> Client {
         rate_backoff: Duration::from_millis(10),
         rate_limit_tries: 3,
         ..Default::default()
-    };
-    client(s, &Arc::new(MemoryTokens::new()))
+    }
 }
 
 fn hostile_call(
@@ -166,7 +169,102 @@ fn tolerant_parsing_of_strings_and_flags() {
     let (r, _) = hostile_call("200 OK", "application/json", body);
     let p = r.expect("null list");
     assert!(!p.has_next && p.items.is_empty() && p.data_count.is_none());
-    let body = r#"{"code":0,"data":{"page_count":5,"datas":[]}}"#;
+    let body = r#"{"code":0,"data":{"page_count":5,"datas":[{"io_id":1}]}}"#;
     let (r, _) = hostile_call("200 OK", "application/json", body);
     assert!(r.expect("page_count").has_next, "page 3 of 5");
+}
+
+#[test]
+fn answers_that_are_not_pages_are_malformed_not_empty() {
+    for (body, says) in [
+        (
+            r#"{"code":0,"msg":"执行成功","data":null}"#,
+            "`data` is null",
+        ),
+        (
+            r#"{"code":0,"data":{"page_index":3}}"#,
+            "no `data.datas` list",
+        ),
+        (
+            r#"{"code":0,"data":{"page_count":5,"datas":[]}}"#,
+            "more pages follow",
+        ),
+        (
+            r#"{"code":0,"data":{"data_count":"12","datas":null}}"#,
+            "counts 12",
+        ),
+    ] {
+        let (r, _) = hostile_call("200 OK", "application/json", body);
+        let m = r.expect_err(body).to_string();
+        assert!(
+            m.contains("other.inout.query page 3") && m.contains(says),
+            "{m}"
+        );
+    }
+    // More records than the page size asked for (50).
+    let items: Vec<String> = (0..51).map(|i| format!(r#"{{"io_id":{i}}}"#)).collect();
+    let body = format!(r#"{{"code":0,"data":{{"datas":[{}]}}}}"#, items.join(","));
+    let (r, _) = hostile_call("200 OK", "application/json", &body);
+    let m = r.expect_err("51 records").to_string();
+    assert!(m.contains("51 records on a page of 50"), "{m}");
+}
+
+#[test]
+fn redirects_are_errors_naming_the_location_and_nothing_follows_them() {
+    let trap = crate::proxy::Trap::start();
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "307 Temporary Redirect",
+        "308 Permanent Redirect",
+    ] {
+        let location = format!("{}/open/other/inout/query", trap.url);
+        let proxy = crate::proxy::Proxy::start("http://127.0.0.1:9", move |_| {
+            crate::proxy::Action::Respond {
+                status,
+                headers: vec![("location".into(), location.clone())],
+                body: Vec::new(),
+            }
+        });
+        // A business call (access_token and sign in the body) ...
+        let c = hostile_client(proxy.url.clone());
+        let e = bounded(30, c.query_page(INOUT, &Map::new(), "datas", 3, 50)).expect_err(status);
+        let m = e.to_string();
+        assert!(m.contains(&trap.url) && m.contains(&status[..3]), "{m}");
+        assert!(e.is_permanent(), "{m}");
+        // ... and a token request of a self-built app (app_key and sign).
+        let mut s = settings_for(&proxy.url);
+        s.access_token = None;
+        let c = client(s, &Arc::new(MemoryTokens::new()));
+        let e = bounded(30, c.query_page(INOUT, &Map::new(), "datas", 1, 50)).expect_err(status);
+        assert!(e.to_string().contains(&trap.url), "{e}");
+        assert_eq!(proxy.requests().len(), 2, "one request each, no retries");
+    }
+    assert_eq!(trap.hits(), 0, "a request followed a redirect");
+}
+
+#[test]
+fn answers_over_the_size_limit_are_refused_without_reading_them() {
+    const MB: u64 = 1 << 20;
+    for announce in [true, false] {
+        let proxy = crate::proxy::Proxy::start("http://127.0.0.1:9", move |_| {
+            crate::proxy::Action::Stream {
+                prefix: br#"{"code":0,"data":{"datas":["#.to_vec(),
+                filler: br#"{"io_id":1},"#.to_vec(),
+                total: 300 * MB,
+                announce,
+            }
+        });
+        let mut s = settings_for(&proxy.url);
+        s.max_response_mb = 2;
+        let c = client(s, &Arc::new(MemoryTokens::new()));
+        let e = bounded(30, c.query_page(INOUT, &Map::new(), "datas", 3, 50)).expect_err("huge");
+        let m = e.to_string();
+        assert!(
+            m.contains("other.inout.query page 3") && m.contains("larger than the 2 MB limit"),
+            "{m}"
+        );
+        assert!(!e.is_permanent());
+        assert_eq!(proxy.requests().len(), 1, "not retried within the call");
+    }
 }

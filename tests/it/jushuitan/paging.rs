@@ -125,15 +125,24 @@ fn tokens_init_persist_refresh_and_code_100() {
     assert_ne!(t3.access_token, t2.access_token);
     assert!(t3.expires_at > t2.expires_at);
 
-    // A configured token that Jushuitan does not know, no refresh token: getInitToken.
+    // A configured token (a merchant-authorized app) that Jushuitan does not know, and no
+    // refresh token: only a new authorization helps. getInitToken is for self-built apps only.
     let fresh = Arc::new(MemoryTokens::new());
     let mut s = settings(&sim);
     s.access_token = Some(Secret::new("0123456789abcdef0123456789abcdef"));
     let third = client(s, &fresh);
-    bounded(20, third.query_page(INOUT, &biz, "datas", 1, 50)).expect("re-initialised");
-    assert!(fresh
-        .get()
-        .is_some_and(|t| t.access_token != "0123456789abcdef0123456789abcdef"));
+    let (init_before, _) = sim.token_calls();
+    let e = bounded(20, third.query_page(INOUT, &biz, "datas", 1, 50)).expect_err("refused");
+    assert!(e.is_permanent(), "{e}");
+    let m = e.to_string();
+    assert!(
+        m.contains("access_token") && m.contains("Authorize the app again"),
+        "{m}"
+    );
+    assert!(!m.contains("0123456789abcdef"), "no token in messages: {m}");
+    assert_eq!(sim.token_calls().0, init_before, "no getInitToken");
+    let problem = fresh.load_problem().expect("problem recorded");
+    assert_eq!(problem.token, "access_token");
 
     // Wrong secret: a permanent error naming the call.
     let mut s = settings(&sim);

@@ -222,6 +222,7 @@ fn bad_options_are_errors() {
             timeout: Duration::from_secs(1),
             ca_file: Some(ca),
             accept_invalid_certs: false,
+            max_response_mb: 32,
         });
         assert!(matches!(r, Err(SinkError::Permanent(_))));
     }

@@ -1,6 +1,7 @@
 //! Kingdee client against the Kingdee simulator over real HTTP on 127.0.0.1, and (with
 //! FERRY_SDK_TESTS=1) the official Python SDK 8.2.0 against the simulator and ferry's signatures.
 
+mod answers;
 mod client;
 mod faults;
 mod sdk;
@@ -71,6 +72,7 @@ pub(super) fn client_with(s: &KdSimHandle, auth: Auth, timeout: Duration) -> Cli
         timeout,
         ca_file: None,
         accept_invalid_certs: false,
+        max_response_mb: 32,
     };
     match Client::new(settings) {
         Ok(c) => c,

@@ -75,6 +75,7 @@ fn settings_for(s: &KdSimHandle, base: &str, ca: Option<PathBuf>) -> ClientSetti
         timeout: Duration::from_secs(10),
         ca_file: ca,
         accept_invalid_certs: false,
+        max_response_mb: 32,
     }
 }
 
