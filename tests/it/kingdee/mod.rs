@@ -3,6 +3,7 @@
 
 mod client;
 mod faults;
+mod fidelity;
 mod sdk;
 mod tls;
 
