@@ -4,6 +4,7 @@
 mod client;
 mod faults;
 mod fidelity;
+mod form_typo;
 mod sdk;
 mod tls;
 
