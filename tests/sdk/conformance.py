@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Drives the official Kingdee SDK (kingdee-cdp-webapi-sdk 8.2.0), unchanged, against a ferry
-Kingdee simulator: BatchSave, Save, BillQuery, ExecuteBillQuery, View. Exits nonzero on failure.
+Kingdee simulator: BatchSave, Save, BillQuery, ExecuteBillQuery (errors, ordering), View, and the
+answers to unknown forms and fields. Exits nonzero on failure.
 
 usage: conformance.py BASE_URL ACCT_ID USER APP_ID APP_SECRET
    or: set FERRY_KD_URL, FERRY_KD_ACCT, FERRY_KD_USER, FERRY_KD_APP_ID, FERRY_KD_APP_SECRET
@@ -123,6 +124,29 @@ def main(argv):
           "ExecuteBillQuery entry rows: %s" % rows)
     err = json.loads(api.ExecuteBillQuery({"FormId": "NO_SUCH_FORM", "FieldKeys": "FID"}))
     check(err[0][0]["Result"]["ResponseStatus"]["IsSuccess"] is False, "query error shape [[...]]")
+
+    # Unknown field keys: MsgCode 9, nested for ExecuteBillQuery, plain for BillQuery.
+    q = {"FormId": "SAL_RETURNSTOCK", "FieldKeys": "FBillNo,FNoSuchField", "FilterString": ""}
+    st = json.loads(api.ExecuteBillQuery(q))[0][0]["Result"]["ResponseStatus"]
+    check(st["MsgCode"] == 9 and st["Errors"][0]["Message"] == "元数据中标识为FNoSuchField的字段不存在",
+          "ExecuteBillQuery unknown field is MsgCode 9: %s" % st)
+    st = status(json.loads(api.BillQuery(q)))
+    check(st["MsgCode"] == 9 and st["IsSuccess"] is False, "BillQuery unknown field is MsgCode 9")
+
+    # OrderString.
+    rows = json.loads(api.ExecuteBillQuery({
+        "FormId": "BD_STOCK", "FieldKeys": "FNumber", "FilterString": "FNumber like 'SDKSTOCK%'",
+        "OrderString": "FNumber DESC"}))
+    check(rows == [["SDKSTOCK2"], ["SDKSTOCK1"]], "OrderString DESC: %s" % rows)
+
+    # Save to a form that does not exist: MsgCode 4, nothing saved.
+    r = json.loads(api.Save("SAL_RETURNSTOK", {"Model": return_bill("SDK-0009", note)}))
+    st = status(r)
+    check(st["IsSuccess"] is False and st["MsgCode"] == 4
+          and st["Errors"][0]["Message"] == "标识为“SAL_RETURNSTOK”的业务对象不存在，或者被删除。",
+          "Save to an unknown form is MsgCode 4: %s" % st)
+    r = json.loads(api.View("SAL_RETURNSTOCK", {"Number": "SDK-0009"}))
+    check(status(r)["MsgCode"] == 10, "nothing saved by the refused Save")
 
     # View.
     r = json.loads(api.View("SAL_RETURNSTOCK", {"CreateOrgId": 0, "Number": "SDK-0001", "Id": ""}))

@@ -1,5 +1,6 @@
-//! The simulator's data: seeded base data plus saved documents, kept in memory and appended as
-//! JSON lines to `kingdee-sim.jsonl` under the state dir (reloaded at start).
+//! The simulator's data: seeded base data (from the form tables in `forms`) plus saved documents,
+//! kept in memory and appended as JSON lines to `kingdee-sim.jsonl` under the state dir (reloaded
+//! at start).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -7,6 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+
+use super::forms::FORMS;
 
 /// One document (bill or base data).
 #[derive(Debug, Clone)]
@@ -17,59 +20,6 @@ pub struct Doc {
     pub status: String,
     pub model: Value,
     pub seeded: bool,
-}
-
-/// Kinds of base data a model can reference, and the form holding each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Org,
-    Material,
-    Stock,
-    Customer,
-    Currency,
-    BillType,
-    ReturnType,
-    StockStatus,
-    Salesman,
-}
-
-impl Kind {
-    pub fn form(self) -> &'static str {
-        match self {
-            Kind::Org => "ORG_ORGANIZATIONS",
-            Kind::Material => "BD_MATERIAL",
-            Kind::Stock => "BD_STOCK",
-            Kind::Customer => "BD_CUSTOMER",
-            Kind::Currency => "BD_CURRENCY",
-            Kind::BillType => "BOS_BILLTYPE",
-            Kind::ReturnType => "BOS_ASSISTANTDATA_DETAIL",
-            Kind::StockStatus => "BD_STOCKSTATUS",
-            Kind::Salesman => "BD_SALEMAN",
-        }
-    }
-}
-
-/// Primary-key field of a form's header.
-pub fn pk_field(form: &str) -> &'static str {
-    match form.to_ascii_uppercase().as_str() {
-        "BD_STOCK" => "FStockId",
-        "BD_MATERIAL" => "FMATERIALID",
-        "BD_CUSTOMER" => "FCUSTID",
-        "ORG_ORGANIZATIONS" => "FORGID",
-        "BD_CURRENCY" => "FCURRENCYID",
-        "BD_SALEMAN" => "FID",
-        _ => "FID",
-    }
-}
-
-/// Identity field of a form: FNumber for base data, FBillNo for bills.
-pub fn identity_field(form: &str) -> &'static str {
-    let f = form.to_ascii_uppercase();
-    if f.starts_with("BD_") || f.starts_with("ORG_") || f.starts_with("BOS_") {
-        "FNumber"
-    } else {
-        "FBillNo"
-    }
 }
 
 /// Name of the append-only log under the state dir.
@@ -92,51 +42,29 @@ fn key(form: &str, number: &str) -> (String, String) {
     )
 }
 
+/// The seeded base data of every form table, in table order.
 fn seed_docs() -> Vec<Doc> {
     let mut out = Vec::new();
     let mut id = 1000u64;
-    let mut add = |form: &str, number: String, name: &str| {
-        id += 1;
-        let mut model = json!({"FNumber": number, "FName": name, "FDocumentStatus": "C",
-            "FForbidStatus": "A", "FUseOrgId": {"FNumber": "100"}, "FCreateOrgId": {"FNumber": "100"}});
-        if let Some(m) = model.as_object_mut() {
-            m.insert(pk_field(form).to_string(), json!(id));
+    for form in FORMS {
+        for (number, name) in form.seed_rows() {
+            id += 1;
+            let mut model = json!({"FNumber": number, "FDocumentStatus": "C",
+                "FForbidStatus": "A", "FUseOrgId": {"FNumber": "100"}, "FCreateOrgId": {"FNumber": "100"}});
+            if let Some(m) = model.as_object_mut() {
+                m.insert(form.name_field.to_string(), json!(name));
+                m.insert(form.pk.to_string(), json!(id));
+            }
+            out.push(Doc {
+                form: form.id.to_string(),
+                id,
+                number,
+                status: "C".into(),
+                model,
+                seeded: true,
+            });
         }
-        out.push(Doc {
-            form: form.to_string(),
-            id,
-            number,
-            status: "C".into(),
-            model,
-            seeded: true,
-        });
-    };
-    add("ORG_ORGANIZATIONS", "100".into(), "总公司");
-    for i in 1..=60 {
-        add("BD_MATERIAL", format!("SKU-{i:04}"), &format!("商品{i:04}"));
     }
-    for (n, name) in [
-        ("CK001", "主仓"),
-        ("CK002", "销退仓"),
-        ("CK003", "进货仓"),
-        ("CK004", "次品仓"),
-    ] {
-        add("BD_STOCK", n.into(), name);
-    }
-    for (n, name) in [
-        ("CUST000", "零售客户"),
-        ("CUST001", "线下门店-北京"),
-        ("CUST002", "线下门店-上海"),
-        ("CUST003", "线下门店-广州"),
-    ] {
-        add("BD_CUSTOMER", n.into(), name);
-    }
-    add("BD_CURRENCY", "PRE001".into(), "人民币");
-    add("BOS_BILLTYPE", "XSTHD01_SYS".into(), "标准销售退货单");
-    add("BOS_ASSISTANTDATA_DETAIL", "THLX01_SYS".into(), "退货");
-    add("BD_STOCKSTATUS", "KCZT01_SYS".into(), "可用");
-    add("BD_STOCKSTATUS", "KCZT02_SYS".into(), "待检");
-    add("BD_SALEMAN", "XSY001".into(), "销售员一");
     out
 }
 
@@ -240,8 +168,10 @@ impl Db {
             .is_some_and(|v| !v.is_empty())
     }
 
-    pub fn ref_exists(&self, kind: Kind, number: &str) -> bool {
-        self.exists(kind.form(), number)
+    /// The first document of a form with this number.
+    pub fn by_number(&self, form: &str, number: &str) -> Option<&Doc> {
+        let pos = *self.index.get(&key(form, number))?.first()?;
+        self.docs(form).get(pos)
     }
 
     /// All documents of a form, in insertion order.
@@ -264,11 +194,6 @@ impl Db {
         pos.sort_unstable();
         pos.dedup();
         pos.into_iter().filter_map(|i| docs.get(i)).collect()
-    }
-
-    pub fn form_known(&self, form: &str) -> bool {
-        let f = form.to_ascii_uppercase();
-        matches!(f.as_str(), "SAL_RETURNSTOCK" | "BD_STOCK") || self.forms.contains_key(&f)
     }
 
     pub fn saved(&self, form: &str) -> Vec<Value> {

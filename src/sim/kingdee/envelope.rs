@@ -1,6 +1,12 @@
 //! Request routing and the three body envelopes Kingdee clients use:
 //! named `{"formid","data"}`, positional `{"parameters":[...]}` and the legacy .NET
 //! `{"format":1,...,"parameters":"<json string>"}`. Key casing is ignored.
+//!
+//! Each may also come form-urlencoded (`Content-Type: application/x-www-form-urlencoded`), as
+//! clients posting a dict do (Python `requests.post(url, data={...})`, PHP `http_build_query`):
+//! `formid=SAL_RETURNSTOCK&data=<json>`, `data=<json>` for queries, `parameters=<json array>`,
+//! `acctid=..&username=..&password=..&lcid=2052` for logins. A JSON body mislabelled as a form
+//! (PHP curl's default content type) is read as JSON.
 
 use serde_json::{Map, Value};
 
@@ -40,14 +46,54 @@ pub fn unstring(v: &Value) -> Value {
     }
 }
 
-pub fn parse_body(bytes: &[u8]) -> Result<Args, String> {
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+fn form_unescape(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| "request body has a bad %-escape".to_string())?;
+                out.push(hex);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "request body form field is not UTF-8".to_string())
+}
+
+fn is_form(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
+}
+
+/// Parses a request body; `content_type` is the request's Content-Type header ("" if none).
+pub fn parse_body(bytes: &[u8], content_type: &str) -> Result<Args, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "request body is not UTF-8".to_string())?;
     let text = text.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Ok(Args::default());
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("request body is not JSON: {e}"))?;
+    let value: Value = if is_form(content_type) && !text.starts_with(['{', '[']) {
+        let mut map = Map::new();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            map.insert(form_unescape(k)?, Value::String(form_unescape(v)?));
+        }
+        Value::Object(map)
+    } else {
+        serde_json::from_str(text).map_err(|e| format!("request body is not JSON: {e}"))?
+    };
     let mut args = Args::default();
     match value {
         Value::Object(map) => {
@@ -164,20 +210,58 @@ mod tests {
 
     #[test]
     fn three_envelopes() {
-        let mut a =
-            parse_body(br#"{"FormId":"BD_STOCK","data":"{\"Model\":[]}"}"#).unwrap_or_default();
+        let json = "application/json";
+        let mut a = parse_body(br#"{"FormId":"BD_STOCK","data":"{\"Model\":[]}"}"#, json)
+            .unwrap_or_default();
         assert_eq!(a.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
-        let mut b =
-            parse_body(br#"{"parameters":["BD_STOCK","{\"Model\":[]}"]}"#).unwrap_or_default();
+        let mut b = parse_body(br#"{"parameters":["BD_STOCK","{\"Model\":[]}"]}"#, json)
+            .unwrap_or_default();
         assert_eq!(b.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
         let mut c = parse_body(
             br#"{"format":1,"useragent":"ApiClient","rid":"1","parameters":"[\"BD_STOCK\",\"{\\\"Model\\\":[]}\"]","timestamp":"x","v":"1.0"}"#,
+            json,
         )
         .unwrap_or_default();
         assert_eq!(c.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
-        let d = parse_body(br#"{"acctID":"a","UserName":"u","password":"p","lcid":2052}"#)
-            .unwrap_or_default();
+        let d = parse_body(
+            br#"{"acctID":"a","UserName":"u","password":"p","lcid":2052}"#,
+            "",
+        )
+        .unwrap_or_default();
         assert_eq!(d.text(&["acctid"], 0), "a");
         assert_eq!(d.text(&["username"], 1), "u");
+    }
+
+    #[test]
+    fn form_urlencoded_envelopes() {
+        let form = "application/x-www-form-urlencoded; charset=UTF-8";
+        let mut a = parse_body(
+            b"formid=SAL_RETURNSTOCK&data=%7B%22Model%22%3A%7B%22FNote%22%3A%22a+b%26c%3D%E9%80%80%22%7D%7D",
+            form,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            a.form_and_data(),
+            (
+                "SAL_RETURNSTOCK".into(),
+                json!({"Model": {"FNote": "a b&c=退"}})
+            )
+        );
+        let mut b = parse_body(
+            b"parameters=%5B%22BD_STOCK%22%2C%22%7B%5C%22Model%5C%22%3A%5B%5D%7D%22%5D",
+            form,
+        )
+        .unwrap_or_default();
+        assert_eq!(b.form_and_data(), ("BD_STOCK".into(), json!({"Model": []})));
+        let c =
+            parse_body(b"acctid=a&UserName=u&password=p%25&lcid=2052", form).unwrap_or_default();
+        assert_eq!(c.text(&["password"], 2), "p%");
+        assert_eq!(c.text(&["lcid"], 3), "2052");
+        // JSON sent with a form content type is JSON.
+        let d = parse_body(br#"{"data":{"FormId":"BD_STOCK"}}"#, form).unwrap_or_default();
+        assert_eq!(d.query_data(), json!({"FormId": "BD_STOCK"}));
+        assert!(parse_body(b"data=%zz", form).is_err());
+        assert!(parse_body(b"data=%E8%80", form).is_err());
+        assert!(parse_body(b"formid=X&data=1", "application/json").is_err());
     }
 }

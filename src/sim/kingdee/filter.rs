@@ -299,6 +299,26 @@ pub fn eval(e: &Expr, get: &dyn Fn(&str) -> Vec<Value>) -> bool {
     }
 }
 
+/// The field names a filter reads, in order of appearance (repeats included).
+pub fn fields(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        match e {
+            Expr::True => {}
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Expr::Not(a) => walk(a, out),
+            Expr::Cmp(f, ..) | Expr::In(f, ..) | Expr::Like(f, _) | Expr::IsNull(f, _) => {
+                out.push(f.clone())
+            }
+        }
+    }
+    walk(e, &mut out);
+    out
+}
+
 /// The identity values a filter restricts `ident` to, if it does (`F = 'x'`, `F in (...)`,
 /// possibly and-ed with other predicates): lets a query use the number index.
 pub fn candidates(e: &Expr, ident: &str) -> Option<Vec<String>> {
@@ -349,6 +369,16 @@ mod tests {
         assert!(run("", row.clone()));
         assert!(parse("FBillNo = ").is_err());
         assert!(parse("FBillNo in ('a'").is_err());
+    }
+
+    #[test]
+    fn field_names() {
+        let e = parse("1=1 and (FBillNo='a' or FMaterialId.FNumber in ('x')) and not FQty > 2")
+            .unwrap_or(Expr::True);
+        assert_eq!(
+            fields(&e),
+            vec!["1", "FBillNo", "FMaterialId.FNumber", "FQty"]
+        );
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //!
 //! - `envelope`: routing and the three request body envelopes.
 //! - `auth`: sessions, signed-header checks, login services.
+//! - `forms`: the forms the simulator knows, one data table per form.
 //! - `db`: seeded base data + saved documents (in memory, appended to a log under `state_dir`).
 //! - `validate` / `save`: Save and BatchSave with per-DIndex results.
-//! - `filter` / `query`: ExecuteBillQuery, BillQuery, View.
+//! - `filter` / `order` / `query`: ExecuteBillQuery, BillQuery, View.
 //! - `faults`: deterministic fault profiles.
 //! - `server`: the HTTP handler.
 //!
@@ -15,6 +16,8 @@ mod db;
 mod envelope;
 mod faults;
 mod filter;
+mod forms;
+mod order;
 mod query;
 mod save;
 mod server;

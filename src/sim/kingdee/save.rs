@@ -3,8 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::db::{identity_field, pk_field, Db, Doc};
+use super::db::{Db, Doc};
 use super::envelope::{get_ci, truthy};
+use super::forms::{self, unknown_form_message};
 use super::validate::validate;
 
 fn text(v: Option<&Value>) -> String {
@@ -31,6 +32,11 @@ fn set_ci(obj: &mut Map<String, Value>, key: &str, v: Value) {
     obj.insert(k, v);
 }
 
+/// The id of row `row` (0-based) of an entry of the document `id`.
+pub fn entry_id(id: u64, row: usize) -> u64 {
+    id * 1000 + row as u64 + 1
+}
+
 /// Failure envelope with one error.
 pub fn failure(code: i64, msg: &str) -> Value {
     json!({"Result": {"ResponseStatus": {"ErrorCode": 500, "IsSuccess": false,
@@ -49,6 +55,10 @@ pub fn save(
     if form.trim().is_empty() {
         return Ok(failure(5, "单据标识(formid)为空"));
     }
+    // A form id without a table (a typo in form_id) saves nothing: MsgCode 4, like Kingdee.
+    let Some(table) = forms::find(form) else {
+        return Ok(failure(4, &unknown_form_message(form.trim())));
+    };
     let verify = truthy(get_ci(&data, "IsVerifyBaseDataField"));
     let status = if truthy(get_ci(&data, "IsAutoSubmitAndAudit")) {
         "C"
@@ -63,13 +73,13 @@ pub fn save(
     if models.is_empty() {
         return Ok(failure(8, "data数据包中的参数Model的值不能为空。"));
     }
-    let ident = identity_field(form);
-    let is_bill = ident == "FBillNo";
+    let ident = table.identity;
+    let is_bill = table.is_bill();
     let mut errors: Vec<Value> = Vec::new();
     let mut ok: Vec<Value> = Vec::new();
     let mut pending: Vec<Doc> = Vec::new();
     for (i, m) in models.into_iter().enumerate() {
-        let clean = match validate(form, m, verify, db) {
+        let clean = match validate(table, m, verify, db) {
             Ok(c) => c,
             Err(problems) => {
                 for (field, msg) in problems {
@@ -101,24 +111,27 @@ pub fn save(
         }
         let id = db.alloc_id();
         if number.is_empty() {
-            number = format!("{}{id:08}", if is_bill { "XSTHD" } else { "SIM" });
+            number = format!("{}{id:08}", table.auto_number);
         }
-        set_ci(&mut obj, pk_field(form), json!(id));
+        set_ci(&mut obj, table.pk, json!(id));
         set_ci(&mut obj, ident, json!(number));
         set_ci(&mut obj, "FDocumentStatus", json!(status));
-        for key in ["FEntity"] {
-            let k = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned();
+        for entry in table.entries {
+            let k = obj
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(entry.key))
+                .cloned();
             if let Some(Value::Array(rows)) = k.and_then(|k| obj.get_mut(&k)) {
                 for (r, row) in rows.iter_mut().enumerate() {
                     if let Value::Object(e) = row {
-                        set_ci(e, "FEntryID", json!(id * 1000 + r as u64 + 1));
+                        set_ci(e, entry.pk, json!(entry_id(id, r)));
                     }
                 }
             }
         }
         ok.push(json!({"Id": id, "Number": number, "DIndex": i}));
         pending.push(Doc {
-            form: form.to_ascii_uppercase(),
+            form: table.id.to_string(),
             id,
             number,
             status: status.to_string(),

@@ -1,5 +1,6 @@
-//! HTTP handling of the Kingdee simulator: routes `POST .../{service}.common.kdsvc` to the login
-//! services and the form services, applies the fault profile and session rules, and answers
+//! HTTP handling of the Kingdee simulator: routes `POST .../{service}.common.kdsvc` (JSON or
+//! form-urlencoded body) to the login services and the form services, applies the fault profile
+//! and session rules, and answers
 //! `GET .../_sim/saved?formid=X` for out-of-process tests.
 
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ use super::auth::{check_signed, login, login_object, Creds, Sessions, SignCheck}
 use super::db::Db;
 use super::envelope::{parse_body, route, Args};
 use super::faults::{decide, Fault, Profile};
-use super::{query, save};
+use super::{forms, query, save};
 
 /// Shared state of one simulator.
 pub struct State {
@@ -133,7 +134,12 @@ pub async fn handle(
     if req.method() != Method::POST {
         return HttpResponse::MethodNotAllowed().body("POST only");
     }
-    let mut args = match parse_body(&body) {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut args = match parse_body(&body, content_type) {
         Ok(a) => a,
         Err(m) => return response_error(&m),
     };
@@ -276,14 +282,11 @@ fn dispatch(st: &State, service: &str, method: &str, args: &mut Args) -> Result<
         }
         "view" => {
             let (form, data) = args.form_and_data();
+            let Some(table) = forms::find(&form) else {
+                return Ok(save::failure(4, &forms::unknown_form_message(form.trim())));
+            };
             let db = st.db.lock();
-            if !db.form_known(&form) {
-                return Ok(save::failure(
-                    4,
-                    &format!("标识为“{form}”的业务对象不存在，或者被删除。"),
-                ));
-            }
-            Ok(match query::view(&db, &form, &data) {
+            Ok(match query::view(&db, table, &data) {
                 Some(bill) => json!({"Result": {"ResponseStatus": {"IsSuccess": true,
                     "Errors": [], "SuccessEntitys": [], "SuccessMessages": [], "MsgCode": 0},
                     "Result": bill}}),

@@ -1,5 +1,6 @@
-//! Save validation as K/3 Cloud does it: required fields, base-data references (resolved by
-//! number, key case ignored), `IsVerifyBaseDataField`, positive quantities.
+//! Save validation as K/3 Cloud does it, driven by the form tables in `forms`: required fields,
+//! base-data references (resolved by number, key case ignored), `IsVerifyBaseDataField`,
+//! positive quantities, entries with at least `min_rows` rows.
 //!
 //! Message wording (Kingdee's own where known, ours where the notes found none):
 //! - header required: `字段“退货客户”是必填项`; entry required:
@@ -11,85 +12,9 @@
 
 use serde_json::{Map, Value};
 
-use super::db::{Db, Kind};
+use super::db::Db;
 use super::envelope::get_ci;
-
-#[derive(Clone, Copy)]
-enum Spec {
-    Ref(Kind),
-    Text,
-    Date,
-    PositiveQty,
-}
-
-struct Field {
-    key: &'static str,
-    label: &'static str,
-    spec: Spec,
-    required: bool,
-}
-
-const fn f(key: &'static str, label: &'static str, spec: Spec, required: bool) -> Field {
-    Field {
-        key,
-        label,
-        spec,
-        required,
-    }
-}
-
-const RET_HEAD: &[Field] = &[
-    f("FBillTypeID", "单据类型", Spec::Ref(Kind::BillType), true),
-    f("FDate", "日期", Spec::Date, true),
-    f("FSaleOrgId", "销售组织", Spec::Ref(Kind::Org), true),
-    f("FStockOrgId", "库存组织", Spec::Ref(Kind::Org), true),
-    f("FRetcustId", "退货客户", Spec::Ref(Kind::Customer), true),
-    f("FReceiveCustId", "收货方", Spec::Ref(Kind::Customer), false),
-    f("FSettleCustId", "结算方", Spec::Ref(Kind::Customer), false),
-    f("FPayCustId", "付款方", Spec::Ref(Kind::Customer), false),
-    f("FSalesManId", "销售员", Spec::Ref(Kind::Salesman), false),
-];
-const RET_SUBHEAD: &[Field] = &[
-    f("FSettleCurrId", "结算币别", Spec::Ref(Kind::Currency), true),
-    f("FSettleOrgId", "结算组织", Spec::Ref(Kind::Org), true),
-    f("FLocalCurrId", "本位币", Spec::Ref(Kind::Currency), false),
-];
-const RET_ENTRY: &[Field] = &[
-    f("FMaterialId", "物料编码", Spec::Ref(Kind::Material), true),
-    f("FStockId", "仓库", Spec::Ref(Kind::Stock), true),
-    f("FRealQty", "实退数量", Spec::PositiveQty, true),
-    f(
-        "FReturnType",
-        "退货类型",
-        Spec::Ref(Kind::ReturnType),
-        false,
-    ),
-    f(
-        "FStockstatusId",
-        "库存状态",
-        Spec::Ref(Kind::StockStatus),
-        false,
-    ),
-    f("FOwnerId", "货主", Spec::Ref(Kind::Org), false),
-];
-const STOCK_HEAD: &[Field] = &[
-    f("FCreateOrgId", "创建组织", Spec::Ref(Kind::Org), true),
-    f("FUseOrgId", "使用组织", Spec::Ref(Kind::Org), true),
-    f("FName", "名称", Spec::Text, true),
-    f("FNumber", "编码", Spec::Text, true),
-    f(
-        "FDefReceiveStatusId",
-        "默认收货状态",
-        Spec::Ref(Kind::StockStatus),
-        false,
-    ),
-    f(
-        "FDefStockStatusId",
-        "默认库存状态",
-        Spec::Ref(Kind::StockStatus),
-        false,
-    ),
-];
+use super::forms::{Field, Form, Spec};
 
 /// One validation error: (FieldName, Message).
 pub type Problem = (String, String);
@@ -130,17 +55,18 @@ fn key_in(obj: &Map<String, Value>, key: &str) -> Option<String> {
     obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
 }
 
-/// Checks (and cleans) one object against field specs. `entry_row` = 1-based row for entries.
-fn check(
+/// Checks (and cleans) one object against field specs. `entry_row` = (entry caption, 1-based
+/// row) for entry rows.
+fn check<'a>(
     obj: &mut Map<String, Value>,
-    fields: &[Field],
-    entry_row: Option<usize>,
+    fields: impl IntoIterator<Item = &'a Field>,
+    entry_row: Option<(&str, usize)>,
     verify_base: bool,
     db: &Db,
     problems: &mut Vec<Problem>,
 ) {
     let required_msg = |label: &str| match entry_row {
-        Some(r) => format!("单据体实体【明细信息】第【{r}】行分录，【{label}】字段必录"),
+        Some((entry, r)) => format!("单据体实体【{entry}】第【{r}】行分录，【{label}】字段必录"),
         None => format!("字段“{label}”是必填项"),
     };
     for fd in fields {
@@ -149,14 +75,14 @@ fn check(
         let mut unresolved = false;
         let present = match (fd.spec, value) {
             (_, None) | (_, Some(Value::Null)) => false,
-            (Spec::Ref(kind), Some(v)) => match ref_number(v) {
+            (Spec::Ref(target), Some(v)) => match ref_number(v) {
                 None => false,
-                Some(num) if db.ref_exists(kind, &num) => true,
+                Some(num) if db.exists(target, &num) => true,
                 Some(num) => {
                     if verify_base {
                         let msg = match entry_row {
-                            Some(r) => format!(
-                                "单据体实体【明细信息】第【{r}】行分录，字段“{}”的值“{num}”在基础资料中不存在或已禁用",
+                            Some((entry, r)) => format!(
+                                "单据体实体【{entry}】第【{r}】行分录，字段“{}”的值“{num}”在基础资料中不存在或已禁用",
                                 fd.label
                             ),
                             None => format!(
@@ -173,6 +99,7 @@ fn check(
                 }
             },
             (Spec::Text, Some(v)) => text_of(v).is_some(),
+            (Spec::Value, Some(v)) => text_of(v).is_some() || !matches!(v, Value::String(_)),
             (Spec::Date, Some(v)) => match text_of(v) {
                 Some(t) if crate::time::parse_beijing(&normalize_date(&t)).is_ok() => true,
                 Some(t) => {
@@ -187,11 +114,11 @@ fn check(
             (Spec::PositiveQty, Some(v)) => match qty_of(v) {
                 Some(q) if q > 0.0 => true,
                 Some(_) => {
-                    let r = entry_row.unwrap_or(1);
+                    let (entry, r) = entry_row.unwrap_or(("明细信息", 1));
                     problems.push((
                         fd.key.to_string(),
                         format!(
-                            "单据体实体【明细信息】第【{r}】行分录，【{}】必须大于0",
+                            "单据体实体【{entry}】第【{r}】行分录，【{}】必须大于0",
                             fd.label
                         ),
                     ));
@@ -221,9 +148,10 @@ pub fn normalize_date(t: &str) -> String {
     }
 }
 
-/// Validates one model of `form`; returns the cleaned model or the problems found.
+/// Validates one model of `form` against its table; returns the cleaned model or the problems
+/// found. Keys the table does not know are kept as sent (Kingdee ignores them).
 pub fn validate(
-    form: &str,
+    form: &Form,
     model: Value,
     verify_base: bool,
     db: &Db,
@@ -235,59 +163,55 @@ pub fn validate(
         )]);
     };
     let mut problems = Vec::new();
-    match form.to_ascii_uppercase().as_str() {
-        "SAL_RETURNSTOCK" => {
-            check(&mut obj, RET_HEAD, None, verify_base, db, &mut problems);
-            match key_in(&obj, "SubHeadEntity") {
-                Some(k) => {
-                    if let Some(Value::Object(sub)) = obj.get_mut(&k) {
-                        check(sub, RET_SUBHEAD, None, verify_base, db, &mut problems);
-                    } else {
-                        check(
-                            &mut Map::new(),
-                            RET_SUBHEAD,
-                            None,
-                            verify_base,
-                            db,
-                            &mut problems,
-                        );
-                    }
-                }
-                None => check(
-                    &mut Map::new(),
-                    RET_SUBHEAD,
-                    None,
+    check(
+        &mut obj,
+        form.head_fields(),
+        None,
+        verify_base,
+        db,
+        &mut problems,
+    );
+    for sub in form.sub_heads {
+        let mut empty = Map::new();
+        let target = match key_in(&obj, sub.key) {
+            Some(k) => match obj.get_mut(&k) {
+                Some(Value::Object(m)) => m,
+                _ => &mut empty,
+            },
+            None => &mut empty,
+        };
+        check(target, sub.fields, None, verify_base, db, &mut problems);
+    }
+    for entry in form.entries {
+        let rows = key_in(&obj, entry.key).and_then(|k| match obj.get_mut(&k) {
+            Some(Value::Array(a)) if !a.is_empty() => Some(a),
+            _ => None,
+        });
+        let Some(rows) = rows else {
+            if entry.min_rows > 0 {
+                problems.push((
+                    entry.key.to_string(),
+                    format!("单据体“{}”至少需要录入一行分录", entry.label),
+                ));
+            }
+            continue;
+        };
+        for (i, row) in rows.iter_mut().enumerate() {
+            match row {
+                Value::Object(e) => check(
+                    e,
+                    entry.fields,
+                    Some((entry.label, i + 1)),
                     verify_base,
                     db,
                     &mut problems,
                 ),
-            }
-            let entries = key_in(&obj, "FEntity").and_then(|k| match obj.get_mut(&k) {
-                Some(Value::Array(a)) if !a.is_empty() => Some(a),
-                _ => None,
-            });
-            match entries {
-                Some(rows) => {
-                    for (i, row) in rows.iter_mut().enumerate() {
-                        match row {
-                            Value::Object(e) => {
-                                check(e, RET_ENTRY, Some(i + 1), verify_base, db, &mut problems)
-                            }
-                            _ => problems.push((
-                                "FEntity".into(),
-                                format!("单据体实体【明细信息】第【{}】行分录不是对象", i + 1),
-                            )),
-                        }
-                    }
-                }
-                None => problems.push((
-                    "FEntity".into(),
-                    "单据体“明细信息”至少需要录入一行分录".to_string(),
+                _ => problems.push((
+                    entry.key.to_string(),
+                    format!("单据体实体【{}】第【{}】行分录不是对象", entry.label, i + 1),
                 )),
             }
         }
-        "BD_STOCK" => check(&mut obj, STOCK_HEAD, None, verify_base, db, &mut problems),
-        _ => {}
     }
     if problems.is_empty() {
         Ok(obj)

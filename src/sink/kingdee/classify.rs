@@ -72,6 +72,9 @@ fn is_success(rs: &Value) -> bool {
     }
 }
 
+/// How a refused read starts its message: `Kingdee MsgCode 9: 元数据中标识为X的字段不存在`.
+pub const QUERY_REFUSED: &str = "Kingdee MsgCode ";
+
 /// MsgCodes that a later retry can cure: 4 异常, 6 数据库操作失败, 13 网控冲突, 14 调用限制.
 pub fn msg_code_is_transient(code: i64) -> bool {
     matches!(code, 4 | 6 | 13 | 14)
@@ -84,6 +87,19 @@ pub fn is_duplicate_message(msg: &str) -> bool {
         && ["已存在", "已经存在", "已被使用", "已经被使用", "重复"]
             .iter()
             .any(|p| msg.contains(p))
+}
+
+/// Does a Kingdee message say the form (business object) does not exist? Observed:
+/// `标识为“NO_SUCH_FORM”的业务对象不存在，或者被删除。` (MsgCode 4): a wrong form id, which no
+/// retry cures although MsgCode 4 is otherwise transient.
+pub fn is_unknown_form_message(msg: &str) -> bool {
+    msg.contains("业务对象不存在")
+}
+
+/// Does a Kingdee message say a field key does not exist? Observed:
+/// `元数据中标识为FNoSuchField的字段不存在` (MsgCode 9).
+pub fn is_unknown_field_message(msg: &str) -> bool {
+    msg.contains("元数据中标识为") && msg.contains("的字段不存在")
 }
 
 /// Classifies an HTTP reply. Read failures are never `Uncertain`.
@@ -166,7 +182,7 @@ pub fn classify_reply_within(status: u16, body: &str, op: Op, limit: usize) -> R
                 return Reply::Failed(if code != 4 && msg_code_is_transient(code) {
                     SinkError::Transient(format!("Kingdee MsgCode {code}: {msg}"))
                 } else {
-                    SinkError::Permanent(format!("Kingdee MsgCode {code}: {msg}"))
+                    SinkError::Permanent(format!("{QUERY_REFUSED}{code}: {msg}"))
                 });
             }
         }
@@ -198,6 +214,25 @@ pub fn save_results(value: &Value, n: usize) -> Result<Vec<ItemResult>, SinkErro
             "Kingdee save reply has no Result.ResponseStatus".to_string(),
         ));
     };
+    // The whole call refused because the form does not exist: the same verbatim message for
+    // every model, permanent (a typo in form_id must not be retried, nor "delivered").
+    if !is_success(rs) {
+        let unknown_form = rs
+            .get("Errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("Message").and_then(Value::as_str))
+            .find(|m| is_unknown_form_message(m));
+        if let Some(message) = unknown_form {
+            return Ok(vec![
+                ItemResult::Permanent {
+                    message: message.to_string()
+                };
+                n
+            ]);
+        }
+    }
     let mut out: Vec<Option<ItemResult>> = vec![None; n];
     let mut errors: Vec<Vec<String>> = vec![Vec::new(); n];
     let mut general: Vec<String> = Vec::new();
@@ -404,6 +439,35 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn unknown_form_on_save_is_permanent_for_every_model() {
+        let msg = "标识为“SAL_RETURNSTOK”的业务对象不存在，或者被删除。";
+        let v = json!({"Result":{"ResponseStatus":{"ErrorCode":500,"IsSuccess":false,
+            "Errors":[{"FieldName":null,"Message":msg,"DIndex":0}],
+            "SuccessEntitys":[],"SuccessMessages":[],"MsgCode":4}}});
+        let Reply::Ok(v) = classify_reply(200, &v.to_string(), Op::Write) else {
+            panic!("not ok")
+        };
+        let want = ItemResult::Permanent {
+            message: msg.into(),
+        };
+        assert_eq!(
+            save_results(&v, 3),
+            Ok(vec![want.clone(), want.clone(), want])
+        );
+        // Other MsgCode 4 failures stay transient.
+        let v = json!({"Result":{"ResponseStatus":{"ErrorCode":500,"IsSuccess":false,
+            "Errors":[{"FieldName":null,"Message":"服务器异常","DIndex":null}],"MsgCode":4}}});
+        assert!(matches!(
+            save_results(&v, 2).unwrap_or_default()[..],
+            [ItemResult::Transient { .. }, ItemResult::Transient { .. }]
+        ));
+        assert!(is_unknown_field_message(
+            "元数据中标识为FNoSuchField的字段不存在"
+        ));
+        assert!(!is_unknown_field_message(msg));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::classify::{error_text, response_status, save_results, Op};
+use super::classify::{
+    error_text, is_unknown_field_message, is_unknown_form_message, response_status, save_results,
+    Op, QUERY_REFUSED,
+};
 use super::query::{cell_text, find_query, MAX_VALUES_PER_QUERY, PAGE_LIMIT};
 use super::{Client, ItemResult, SinkError};
 
@@ -15,9 +18,46 @@ fn query_failure(value: &Value) -> Option<SinkError> {
     let rs = response_status(value)?;
     let code = rs.get("MsgCode").and_then(Value::as_i64).unwrap_or(0);
     Some(SinkError::Permanent(format!(
-        "Kingdee MsgCode {code}: {}",
+        "{QUERY_REFUSED}{code}: {}",
         error_text(rs)
     )))
+}
+
+/// A failed identity look-up, worded as the configuration error it is when Kingdee refused the
+/// query itself (a MsgCode: unknown form or field, bad filter); transport, credential and
+/// passing failures pass through unchanged.
+fn lookup_error(e: SinkError, form_id: &str, id_field: &str, identity_field: &str) -> SinkError {
+    let msg = match e {
+        SinkError::Permanent(msg) if msg.starts_with(QUERY_REFUSED) => msg,
+        other => return other,
+    };
+    let culprit = if is_unknown_field_message(&msg) {
+        // The message names the key as sent; tolerate spaces around it and another case.
+        let named: String = msg
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        [identity_field, id_field]
+            .into_iter()
+            .find(|f| named.contains(&format!("标识为{}的", f.trim().to_lowercase())))
+            .map(|f| {
+                let which = if f == identity_field {
+                    "identity_field"
+                } else {
+                    "id_field"
+                };
+                format!("{which} \"{f}\" is not a field of form {form_id}")
+            })
+            .unwrap_or_else(|| format!("form {form_id} has no such field"))
+    } else if is_unknown_form_message(&msg) {
+        format!("form {form_id} does not exist")
+    } else {
+        format!("Kingdee refused the query of form {form_id}")
+    };
+    SinkError::Permanent(format!(
+        "configuration error: cannot look up {form_id} documents by {identity_field} (fields {id_field},{identity_field}): {culprit} ({msg}); check form_id, id_field and identity_field in the scheme's [scheme.target]"
+    ))
 }
 
 /// `{"formid": ..., "data": {<options>, "Model": [...]}}`, serialized straight from borrowed parts.
@@ -139,7 +179,9 @@ impl Client {
     }
 
     /// Looks identities up (`identity_field in (...)`, quotes doubled, 100 per query, paged):
-    /// identity → (id, number). Absent identities are simply missing from the map.
+    /// identity → (id, number). Absent identities are simply missing from the map. A query
+    /// Kingdee refuses (unknown form or field: a configuration mistake) is a `Permanent` error
+    /// naming the form and the fields, never "not found".
     pub async fn find(
         &self,
         form_id: &str,
@@ -152,7 +194,10 @@ impl Client {
             let mut start = 0u64;
             loop {
                 let q = find_query(form_id, id_field, identity_field, chunk, start);
-                let rows = self.execute_bill_query(&q).await?;
+                let rows = self
+                    .execute_bill_query(&q)
+                    .await
+                    .map_err(|e| lookup_error(e, form_id, id_field, identity_field))?;
                 let n = rows.len() as u64;
                 for row in rows {
                     if let [id, number, ..] = row.as_slice() {

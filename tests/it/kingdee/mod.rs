@@ -4,6 +4,8 @@
 mod answers;
 mod client;
 mod faults;
+mod fidelity;
+mod form_typo;
 mod sdk;
 mod tls;
 

@@ -85,3 +85,26 @@ fn sdk_conformance_against_the_simulator() {
     assert_eq!(s.count(STOCK), 2);
     assert_eq!(s.count(RET), 2);
 }
+
+#[test]
+fn form_urlencoded_requests_client_against_the_simulator() {
+    if !sdk_enabled() {
+        return;
+    }
+    let s = sim(KdSimOptions::default());
+    let out = python(&[
+        "tests/sdk/form_client.py",
+        &s.base_url(),
+        s.acct_id(),
+        s.user(),
+        s.password(),
+    ]);
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(saved_numbers(&s, RET, "FBillNo"), vec!["FORM-0001"]);
+    assert_eq!(s.count("SAL_RETURNSTOK"), 0);
+}
