@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod config_mistakes;
 mod helpers;
 mod jushuitan;
 mod kingdee;
