@@ -1,5 +1,6 @@
 //! The one integration-test binary: modules per area, shared helpers in `helpers`.
 
+mod admin;
 mod cli;
 mod config;
 mod config_mistakes;
