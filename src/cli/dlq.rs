@@ -5,7 +5,8 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 
-use super::status::{dead_reason, open};
+use super::open::{self, OpenError, Opened};
+use super::status::dead_reason;
 use super::CliError;
 
 #[derive(Debug, Args)]
@@ -45,8 +46,34 @@ fn store_err(config: &crate::config::Config) -> impl Fn(crate::store::StoreError
 }
 
 pub fn dlq(config_path: &Path, args: DlqArgs) -> Result<u8, CliError> {
-    let config = crate::config::load(config_path)?;
-    let store = open(&config)?;
+    let config = crate::config::load_without_secrets(config_path)?;
+    let store = match open::open(&config, "dlq", false)? {
+        Opened::Store(s) => s,
+        Opened::Held(holder) => return Err(OpenError::held(&config, "dlq", holder).into()),
+        Opened::Missing => {
+            let missing = OpenError::Missing {
+                data_dir: config.data_dir.clone(),
+            };
+            return Ok(match args.command {
+                DlqCommand::List { json: true, .. } => {
+                    println!("[]");
+                    0
+                }
+                DlqCommand::List { .. } => {
+                    println!("no dead letters ({missing})");
+                    0
+                }
+                DlqCommand::Show { id } => {
+                    println!("no entry #{id} ({missing})");
+                    1
+                }
+                DlqCommand::Replay { .. } => {
+                    println!("nothing to replay ({missing})");
+                    1
+                }
+            });
+        }
+    };
     match args.command {
         DlqCommand::List { scheme, json } => {
             let dead = store

@@ -1,6 +1,8 @@
 //! Logging: human lines on stderr, and daily-rolling files under the config's log dir (a Windows
 //! service has no console: the files are what an admin reads).
 
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -14,6 +16,7 @@ pub fn init(config: &Config, console_level: &str) -> Option<WorkerGuard> {
         .unwrap_or_else(|_| EnvFilter::new(format!("{console_level},sled=warn,actix=warn")));
     let console = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(console_colours())
         .with_target(false)
         .with_filter(console_filter);
     let (file_layer, guard) = match std::fs::create_dir_all(&config.log.dir) {
@@ -53,8 +56,15 @@ pub fn init_console(level: &str) {
         .with(
             fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(console_colours())
                 .with_target(false)
                 .with_filter(filter),
         )
         .try_init();
+}
+
+/// Colours only on a terminal (and not when `NO_COLOR` is set): piped or redirected output, a
+/// service's log capture and files get plain text.
+fn console_colours() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

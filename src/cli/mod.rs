@@ -6,6 +6,7 @@
 pub mod check;
 pub mod dlq;
 pub mod logging;
+pub mod open;
 pub mod preview;
 pub mod run;
 pub mod sim;
@@ -21,7 +22,9 @@ use clap::{Parser, Subcommand};
 pub enum CliError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigErrors),
-    #[error("could not open the store under {path}: {source}")]
+    #[error(transparent)]
+    Open(#[from] open::OpenError),
+    #[error("cannot read the store in {}: {source}", .path.display())]
     Store {
         path: PathBuf,
         source: crate::store::StoreError,

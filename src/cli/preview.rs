@@ -16,7 +16,7 @@ pub fn preview(
     input: &Path,
     out: &mut dyn Write,
 ) -> io::Result<bool> {
-    let config = match config::load(config_path) {
+    let config = match config::load_without_secrets(config_path) {
         Ok(c) => c,
         Err(errors) => {
             writeln!(out, "{errors}")?;

@@ -36,15 +36,14 @@ pub async fn ctrl_c() {
 
 pub fn run(config_path: &Path, args: RunArgs) -> Result<u8, CliError> {
     let config = crate::config::load(config_path)?;
+    // Before the simulators start: a second ferry on the same data folder stops here.
+    let held = super::open::open_or_fail(&config, "run", true)?;
     let bars = args.once && !args.json && std::io::stderr().is_terminal();
     let _log = super::logging::init(&config, if bars { "warn" } else { "info" });
     let system = actix_rt::System::new();
     system.block_on(async move {
         let (config, sims) = crate::sim::attach(config).map_err(CliError::Sim)?;
-        let store = pipeline::open_store(&config).map_err(|source| CliError::Store {
-            path: config.data_dir.join("store"),
-            source,
-        })?;
+        let store = held.store().clone();
         let options = RunOptions {
             once: args.once,
             schemes: args.schemes.clone(),
@@ -60,6 +59,8 @@ pub fn run(config_path: &Path, args: RunArgs) -> Result<u8, CliError> {
         }
         let summary = pipeline::run(config, store, options, ctrl_c()).await?;
         drop(sims);
+        // The pid file goes before the store is let go.
+        drop(held);
         if args.json {
             println!(
                 "{}",

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use clap::Args;
 
+use super::open::{self, OpenError, Opened};
 use super::CliError;
 use crate::config::Config;
-use crate::pipeline::snapshot;
-use crate::store::Store;
+use crate::pipeline::snapshot::{self, SchemeStatus, Snapshot};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -27,42 +27,124 @@ pub struct TraceArgs {
     pub json: bool,
 }
 
-/// Opens the store of a config, with a plain-words error when another ferry holds it.
-pub fn open(config: &Config) -> Result<Store, CliError> {
-    let path = config.data_dir.join("store");
-    Store::open(&path).map_err(|source| CliError::Store { path, source })
+/// What `ferry status` found.
+enum View {
+    /// No store yet: nothing ever ran with this config.
+    NeverRan(Snapshot),
+    /// No ferry has the store: read from it.
+    Stopped(Snapshot),
+    /// A `ferry run` has the store (its lock proves it is alive): what it last wrote, if
+    /// anything since it started.
+    Running { pid: u32, snap: Option<Snapshot> },
 }
 
 pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
-    let config = crate::config::load(config_path)?;
-    let (snap, live) = match open(&config) {
-        Ok(store) => {
-            let snap =
-                snapshot::collect(&config, &store, 10).map_err(|source| CliError::Store {
+    let config = crate::config::load_without_secrets(config_path)?;
+    let view = match open::open(&config, "status", false)? {
+        Opened::Store(store) => {
+            View::Stopped(snapshot::collect(&config, &store, 10).map_err(|source| {
+                CliError::Store {
                     path: config.data_dir.join("store"),
                     source,
-                })?;
-            (snap, false)
+                }
+            })?)
         }
-        // The store is held by a running ferry: show what it last wrote.
-        Err(e) => match snapshot::read(&config.data_dir) {
-            Some(snap) => (snap, true),
-            None => return Err(e),
+        Opened::Missing => View::NeverRan(empty(&config)),
+        Opened::Held(Some(h)) if h.command == "run" => View::Running {
+            pid: h.pid,
+            // A snapshot is trusted only when the process that has the store wrote it.
+            snap: snapshot::read(&config.data_dir).filter(|s| s.pid == h.pid),
         },
+        Opened::Held(holder) => return Err(OpenError::held(&config, "status", holder).into()),
     };
     if args.json {
-        let mut v = serde_json::to_value(&snap).unwrap_or_default();
-        v["live"] = serde_json::Value::Bool(live);
-        println!("{v}");
+        println!("{}", json(&view));
         return Ok(0);
     }
-    if live {
-        println!(
-            "ferry is running (pid {}); status as of {} (Beijing time)",
-            snap.pid, snap.updated_at
-        );
+    for line in headline(&config, &view) {
+        println!("{line}");
     }
-    println!(
+    let snap = match &view {
+        View::NeverRan(s) | View::Stopped(s) => s,
+        View::Running { snap: Some(s), .. } => s,
+        View::Running { snap: None, .. } => return Ok(0),
+    };
+    print!("{}", table(snap));
+    Ok(0)
+}
+
+/// The lines above the table: whether ferry runs, and anything an admin should know first.
+fn headline(config: &Config, view: &View) -> Vec<String> {
+    match view {
+        View::NeverRan(_) => vec![format!(
+            "ferry has not run with this config yet: there is no store in {}",
+            config.data_dir.display()
+        )],
+        View::Stopped(_) => vec![format!(
+            "ferry is not running; status of the store in {}",
+            config.data_dir.display()
+        )],
+        View::Running { pid, snap: Some(s) } => vec![format!(
+            "ferry is running (pid {pid}); status as of {} (Beijing time)",
+            s.updated_at
+        )],
+        View::Running { pid, snap: None } => vec![format!(
+            "ferry is running (pid {pid}); it has not written its status yet (it does every 2 \
+             seconds): try again in a moment"
+        )],
+    }
+}
+
+fn json(view: &View) -> serde_json::Value {
+    let (state, pid, snap) = match view {
+        View::NeverRan(s) => ("never_ran", None, Some(s)),
+        View::Stopped(s) => ("stopped", None, Some(s)),
+        View::Running { pid, snap } => ("running", Some(*pid), snap.as_ref()),
+    };
+    let mut v = snap
+        .and_then(|s| serde_json::to_value(s).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    v["state"] = state.into();
+    v["live"] = pid.is_some().into();
+    v["pid"] = pid.into();
+    v
+}
+
+/// Zero counts for every scheme (no store: nothing fetched, nothing delivered).
+fn empty(config: &Config) -> Snapshot {
+    let now = crate::time::now_unix();
+    Snapshot {
+        updated_at: crate::time::format_beijing(now),
+        updated_unix: now,
+        pid: std::process::id(),
+        schemes: config
+            .schemes
+            .iter()
+            .map(|s| SchemeStatus {
+                scheme: s.name.clone(),
+                enabled: s.enabled,
+                form_id: s.target.form_id.clone(),
+                checkpoint: None,
+                pending: 0,
+                in_flight: 0,
+                retrying: 0,
+                delivered: 0,
+                dead: 0,
+                changed_after_delivery: 0,
+                filtered: 0,
+            })
+            .collect(),
+        dead_letters: Vec::new(),
+        dead_total: 0,
+    }
+}
+
+/// Per-scheme counts, then the first dead letters.
+fn table(snap: &Snapshot) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{:<24} {:<8} {:<16} {:<19} {:>8} {:>9} {:>9} {:>9} {:>6} {:>8}",
         "scheme",
         "enabled",
@@ -76,7 +158,8 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
         "changed"
     );
     for r in &snap.schemes {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<24} {:<8} {:<16} {:<19} {:>8} {:>9} {:>9} {:>9} {:>6} {:>8}",
             r.scheme,
             if r.enabled { "yes" } else { "no" },
@@ -91,18 +174,20 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
         );
     }
     if snap.dead_total > 0 {
-        println!(
+        let _ = writeln!(
+            out,
             "\ndead letters ({}; `ferry dlq list` for all, `ferry dlq replay ID` after fixing the cause):",
             snap.dead_total
         );
         for e in &snap.dead_letters {
-            println!(
+            let _ = writeln!(
+                out,
                 "  #{:<6} {:<20} {:<16} {}",
                 e.id, e.scheme, e.source_key, e.error
             );
         }
     }
-    Ok(0)
+    out
 }
 
 pub fn dead_reason(e: &crate::store::OutboxEntry) -> String {
@@ -113,15 +198,23 @@ pub fn dead_reason(e: &crate::store::OutboxEntry) -> String {
 }
 
 pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
-    let config = crate::config::load(config_path)?;
-    let store = open(&config)?;
-    let events = store
-        .trace(&args.scheme, &args.key)
-        .map_err(|source| CliError::Store {
-            path: config.data_dir.join("store"),
-            source,
-        })?;
-    let entry = store.find(&args.scheme, &args.key).ok().flatten();
+    let config = crate::config::load_without_secrets(config_path)?;
+    let (events, entry, never_ran) = match open::open(&config, "trace", false)? {
+        Opened::Store(store) => {
+            let events =
+                store
+                    .trace(&args.scheme, &args.key)
+                    .map_err(|source| CliError::Store {
+                        path: config.data_dir.join("store"),
+                        source,
+                    })?;
+            let entry = store.find(&args.scheme, &args.key).ok().flatten();
+            (events, entry, false)
+        }
+        Opened::Missing => (Vec::new(), None, true),
+        Opened::Held(holder) => return Err(OpenError::held(&config, "trace", holder).into()),
+    };
+    let unknown = events.is_empty() && entry.is_none();
     if args.json {
         println!(
             "{}",
@@ -135,15 +228,25 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
                 "events": events.iter().map(|e| format!("{e}")).collect::<Vec<_>>(),
             })
         );
-        return Ok(if events.is_empty() && entry.is_none() {
-            1
-        } else {
-            0
-        });
+        return Ok(if unknown { 1 } else { 0 });
     }
-    if events.is_empty() && entry.is_none() {
+    if unknown {
+        let why = if never_ran {
+            format!(
+                " (ferry has not run with this config yet: there is no store in {})",
+                config.data_dir.display()
+            )
+        } else if config.scheme(&args.scheme).is_none() {
+            let names: Vec<&str> = config.schemes.iter().map(|s| s.name.as_str()).collect();
+            format!(
+                " (the config has no scheme of that name: {})",
+                names.join(", ")
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "scheme {}: nothing known about source key {}",
+            "scheme {}: nothing known about source key {}{why}",
             args.scheme, args.key
         );
         return Ok(1);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::reader::{Ctx, Table};
+use super::reader::{Ctx, Secrets, Table};
 use super::tree::Kind;
 use super::{
     JushuitanConfig, KingdeeAuth, KingdeeConfig, LogConfig, PipelineConfig, SimulatorConfig,
@@ -110,8 +110,19 @@ fn need(ctx: &mut Ctx, t: &mut Table, key: &'static str, sim: bool) -> Option<St
     }
 }
 
+/// A required secret, or an empty one when the simulator supplies it or the command needs no
+/// secrets ([`Secrets::NotNeeded`]).
 fn need_secret(ctx: &mut Ctx, t: &mut Table, key: &'static str, sim: bool) -> Option<Secret> {
-    need(ctx, t, key, sim).map(Secret::new)
+    if t.has(key) {
+        t.secret(ctx, key)
+    } else if sim || ctx.secrets == Secrets::NotNeeded {
+        t.get(key);
+        Some(Secret::default())
+    } else {
+        t.get(key);
+        t.missing(ctx, key);
+        None
+    }
 }
 
 fn url(ctx: &mut Ctx, t: &mut Table, sim: bool) -> Option<String> {
@@ -141,13 +152,33 @@ fn empty_table<'n>(path: &str) -> Table<'n> {
     }
 }
 
-pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<JushuitanConfig> {
+/// Page-size caps by API name: the built-in ones, then `[jushuitan.page_size_caps]`.
+pub type PageCaps = BTreeMap<String, u32>;
+
+fn default_caps() -> PageCaps {
+    DEFAULT_CAPS
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect()
+}
+
+/// `[jushuitan]`, and its page-size caps on their own: the schemes are checked against the caps
+/// even when another Jushuitan setting is wrong.
+pub(super) fn jushuitan(
+    ctx: &mut Ctx,
+    root: &mut Table,
+    sim: bool,
+) -> (Option<JushuitanConfig>, PageCaps) {
+    let present = root.has("jushuitan");
     let mut t = match section(ctx, root, "jushuitan") {
         Some(t) => t,
         None if sim => empty_table("jushuitan"),
         None => {
-            root.missing(ctx, "jushuitan");
-            return None;
+            // Present but not a table: `section` said so already.
+            if !present {
+                root.missing(ctx, "jushuitan");
+            }
+            return (None, default_caps());
         }
     };
     let base_url = url(ctx, &mut t, sim);
@@ -161,10 +192,7 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
     let per_minute = t
         .int(ctx, "per_minute", 1, 60_000_000)
         .map_or(100, |v| v as u32);
-    let mut page_size_caps: BTreeMap<String, u32> = DEFAULT_CAPS
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    let mut page_size_caps = default_caps();
     if let Some(mut caps) = t.table(ctx, "page_size_caps") {
         for e in caps.take_all() {
             match e.value.kind {
@@ -180,14 +208,22 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
         }
     }
     let timeout = t
-        .duration(ctx, "timeout")
+        .positive_duration(
+            ctx,
+            "timeout",
+            "every Jushuitan call would time out at once",
+        )
         .unwrap_or(Duration::from_secs(30));
     let max_response_mb = max_response_mb(ctx, &mut t);
     t.finish(ctx);
-    Some(JushuitanConfig {
-        base_url: base_url?,
-        app_key: app_key?,
-        app_secret: app_secret?,
+    let caps = page_size_caps.clone();
+    let (Some(base_url), Some(app_key), Some(app_secret)) = (base_url, app_key, app_secret) else {
+        return (None, caps);
+    };
+    let config = JushuitanConfig {
+        base_url,
+        app_key,
+        app_secret,
         access_token,
         refresh_token,
         per_second,
@@ -195,7 +231,8 @@ pub(super) fn jushuitan(ctx: &mut Ctx, root: &mut Table, sim: bool) -> Option<Ju
         page_size_caps,
         timeout,
         max_response_mb,
-    })
+    };
+    (Some(config), caps)
 }
 
 const AUTH_KINDS: &[&str] = &["signed", "password", "appsecret", "sign"];
@@ -206,11 +243,15 @@ pub(super) fn kingdee(
     sim: bool,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Option<KingdeeConfig> {
+    let present = root.has("kingdee");
     let mut t = match section(ctx, root, "kingdee") {
         Some(t) => t,
         None if sim => empty_table("kingdee"),
         None => {
-            root.missing(ctx, "kingdee");
+            // Present but not a table: `section` said so already.
+            if !present {
+                root.missing(ctx, "kingdee");
+            }
             return None;
         }
     };
@@ -256,10 +297,14 @@ pub(super) fn kingdee(
         t.get(k);
     }
     let connect_timeout = t
-        .duration(ctx, "connect_timeout")
+        .positive_duration(
+            ctx,
+            "connect_timeout",
+            "no connection to Kingdee could be made",
+        )
         .unwrap_or(Duration::from_secs(10));
     let timeout = t
-        .duration(ctx, "timeout")
+        .positive_duration(ctx, "timeout", "every Kingdee call would time out at once")
         .unwrap_or(Duration::from_secs(120));
     let tls = tls(ctx, &mut t, resolve);
     let max_response_mb = max_response_mb(ctx, &mut t);

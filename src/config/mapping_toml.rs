@@ -15,6 +15,8 @@ pub(super) fn lookups(ctx: &mut Ctx, root: &mut Table) -> Lookups {
     for e in t.take_all() {
         let path = format!("lookups.{}", e.key);
         let Some(mut table) = Table::of(ctx, &e.value, &path) else {
+            // Reported; known all the same, so its uses are not reported as undefined too.
+            out.insert(e.key.clone(), HashMap::new());
             continue;
         };
         let mut map = HashMap::new();

@@ -10,6 +10,8 @@ pub mod error;
 mod mapping_toml;
 pub(crate) mod reader;
 mod scheme;
+mod source;
+mod suggest;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use reader::Secrets;
 
 use crate::mapping::Mapper;
 use crate::secret::Secret;
@@ -211,8 +214,21 @@ pub enum OnChange {
     DeadLetter,
 }
 
-/// Reads, checks and compiles a config file.
+/// Reads, checks and compiles a config file; every secret must be there (its `${VAR}` set).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, Secrets::Required)
+}
+
+/// [`load`] for commands that never talk to Jushuitan or Kingdee (`status`, `dlq`, `trace`,
+/// `preview`): an admin's console does not have the service's environment, so a secret that is
+/// missing or whose `${VAR}` is not set is left empty instead of being an error. The result
+/// must never reach a client of either system.
+pub fn load_without_secrets(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, Secrets::NotNeeded)
+}
+
+/// Reads, checks and compiles a config file.
+pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
     let bytes = std::fs::read(path).map_err(|e| {
         ConfigErrors(vec![whole_file_error(
             path,
@@ -234,7 +250,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             )]));
         }
     };
-    load_str(path, text)
+    load_str_with(path, text, secrets)
 }
 
 fn whole_file_error(path: &Path, line: usize, column: usize, message: String) -> ConfigError {
@@ -250,6 +266,11 @@ fn whole_file_error(path: &Path, line: usize, column: usize, message: String) ->
 
 /// Compiles config text; `path` names the file in errors and anchors relative paths.
 pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    load_str_with(path, text, Secrets::Required)
+}
+
+/// [`load_str`], saying whether secrets are needed (see [`Secrets`]).
+pub fn load_str_with(path: &Path, text: &str, secrets: Secrets) -> Result<Config, ConfigErrors> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root = match tree::parse(text) {
         Ok(r) => r,
@@ -274,13 +295,22 @@ pub fn load_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     };
-    let mut ctx = Ctx::new(path, text);
+    let mut ctx = Ctx::new(path, text, secrets);
     let config = compile(&mut ctx, &root, &abs);
     let mut errors = ctx.errors;
     match config {
         Some(c) if errors.is_empty() => Ok(c),
         _ => {
             errors.sort_by_key(|e| (e.line, e.column));
+            // Each mistake once, even when two checks arrive at the same words.
+            let mut seen: Vec<ConfigError> = Vec::with_capacity(errors.len());
+            errors.retain(|e| {
+                let new = !seen.contains(e);
+                if new {
+                    seen.push(e.clone());
+                }
+                new
+            });
             if errors.is_empty() {
                 errors.push(whole_file_error(path, 0, 0, "invalid config".into()));
             }
@@ -304,12 +334,12 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let log = connections::log(ctx, &mut t, &resolve);
     let simulator = connections::simulator(ctx, &mut t);
     let sim_on = simulator.as_ref().map(|s| s.enabled).unwrap_or(false);
-    let jushuitan = connections::jushuitan(ctx, &mut t, sim_on);
+    let (jushuitan, page_caps) = connections::jushuitan(ctx, &mut t, sim_on);
     let kingdee = connections::kingdee(ctx, &mut t, sim_on, &resolve);
     let pipeline = connections::pipeline(ctx, &mut t);
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
-    let schemes = scheme::schemes(ctx, &mut t, jushuitan.as_ref(), &engine);
+    let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
     t.finish(ctx);
     Some(Config {
         file: ctx.file.to_path_buf(),

@@ -17,15 +17,29 @@ pub(crate) struct Ctx<'a> {
     pub errors: Vec<ConfigError>,
     /// Set while a `[[scheme]]` is compiled.
     pub scheme: Option<String>,
+    /// Whether secrets must be present (see [`Secrets`]).
+    pub secrets: Secrets,
+}
+
+/// Whether a command needs the credentials of Jushuitan and Kingdee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Every secret must be there and every `${VAR}` in it set (`run`, `check`, `sim`).
+    Required,
+    /// The command never talks to Jushuitan or Kingdee (`status`, `dlq`, `trace`, `preview`): a
+    /// secret that is missing, or whose `${VAR}` is not set, is left empty instead of being an
+    /// error. Such a config must never reach a client.
+    NotNeeded,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(file: &'a Path, text: &'a str) -> Self {
+    pub fn new(file: &'a Path, text: &'a str, secrets: Secrets) -> Self {
         Ctx {
             file,
             text,
             errors: Vec::new(),
             scheme: None,
+            secrets,
         }
     }
 
@@ -63,6 +77,7 @@ pub(crate) fn expand_env(s: &str) -> Result<String, Vec<String>> {
                     let name = r[..end].trim();
                     match std::env::var(name) {
                         Ok(v) => out.push_str(&v),
+                        Err(_) if missing.iter().any(|m| m == name) => {}
                         Err(_) => missing.push(name.to_string()),
                     }
                     rest = &r[end + 1..];
@@ -207,8 +222,7 @@ impl<'n> Table<'n> {
     }
 
     pub fn req_string(&mut self, ctx: &mut Ctx, key: &'static str) -> Option<String> {
-        let present = self.entries.iter().any(|e| e.key == key);
-        if !present {
+        if !self.has(key) {
             self.get(key);
             self.missing(ctx, key);
             return None;
@@ -216,7 +230,19 @@ impl<'n> Table<'n> {
         self.string(ctx, key)
     }
 
+    /// Whether the table has `key` (without marking it known).
+    pub fn has(&self, key: &str) -> bool {
+        self.entries.iter().any(|e| e.key == key)
+    }
+
+    /// A secret (`${VAR}` expanded). With [`Secrets::NotNeeded`] an unset variable leaves it
+    /// empty instead of being an error.
     pub fn secret(&mut self, ctx: &mut Ctx, key: &'static str) -> Option<Secret> {
+        if ctx.secrets == Secrets::NotNeeded {
+            if let Some(Kind::Str(s)) = self.get(key).map(|e| &e.value.kind) {
+                return Some(Secret::new(expand_env(s).unwrap_or_default()));
+            }
+        }
         self.string(ctx, key).map(Secret::new)
     }
 
@@ -257,6 +283,27 @@ impl<'n> Table<'n> {
         parse_duration(ctx, &e.value, &self.field(key))
     }
 
+    /// A duration that must be more than zero; `why` says what zero would mean.
+    pub fn positive_duration(
+        &mut self,
+        ctx: &mut Ctx,
+        key: &'static str,
+        why: &str,
+    ) -> Option<Duration> {
+        let e = self.get(key)?;
+        let field = self.field(key);
+        let d = parse_duration(ctx, &e.value, &field)?;
+        if d.is_zero() {
+            ctx.err(
+                &e.value.span,
+                &field,
+                format!("must be more than 0 ({why})"),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
     pub fn table(&mut self, ctx: &mut Ctx, key: &'static str) -> Option<Table<'n>> {
         let e = self.get(key)?;
         let path = self.field(key);
@@ -264,9 +311,21 @@ impl<'n> Table<'n> {
     }
 }
 
+/// The longest duration any setting takes: no schedule, timeout or delay of ferry needs more, and
+/// larger ones overflow the arithmetic on times.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86400);
+
 pub(crate) fn parse_duration(ctx: &mut Ctx, node: &Node, field: &str) -> Option<Duration> {
     match &node.kind {
         Kind::Str(s) => match humantime::parse_duration(s.trim()) {
+            Ok(d) if d > MAX_DURATION => {
+                ctx.err(
+                    &node.span,
+                    field,
+                    format!("`{s}` is too long: at most 366 days"),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 ctx.err(
@@ -315,7 +374,7 @@ mod tests {
         let text = "a = 1\nb = \"x\"\nc = \"5q\"\nzz = 1\n";
         let root = parse(text).unwrap();
         let file = Path::new("c.toml");
-        let mut ctx = Ctx::new(file, text);
+        let mut ctx = Ctx::new(file, text, Secrets::Required);
         let mut t = Table::of(&mut ctx, &root, "").unwrap();
         assert_eq!(t.string(&mut ctx, "a"), None);
         assert_eq!(t.int(&mut ctx, "b", 0, 1), None);

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connections::PageCaps;
 use super::mapping_toml;
 use super::reader::{parse_duration, Ctx, Table};
-use super::tree::{Kind, Node};
-use super::{JushuitanConfig, OnChange, RetryPolicy, Scheme, SourceSpec, TargetSpec};
+use super::source::source;
+use super::tree::{line_col, Kind, Node};
+use super::{OnChange, RetryPolicy, Scheme, TargetSpec};
 use crate::mapping::{Mapper, MapperSpec, ScriptEngine, SourcePath};
-
-/// Jushuitan refuses modification windows longer than this.
-pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 86400);
 
 /// Default retry delays: a quick first retry, then 20 s, 5 min, 1 h, 4 h, 20 h.
 pub fn default_backoff() -> Vec<Duration> {
@@ -25,7 +24,7 @@ const OPERATIONS: &[&str] = &["BatchSave"];
 pub(super) fn schemes(
     ctx: &mut Ctx,
     root: &mut Table,
-    jst: Option<&JushuitanConfig>,
+    caps: &PageCaps,
     engine: &Arc<ScriptEngine>,
 ) -> Vec<Scheme> {
     let Some(e) = root.get("scheme") else {
@@ -45,17 +44,12 @@ pub(super) fn schemes(
         }
     };
     let mut out: Vec<Scheme> = Vec::new();
+    // Names seen so far, with their line: a second scheme of the same name is a mistake even
+    // when either has mistakes of its own.
+    let mut names: Vec<(String, usize)> = Vec::new();
     for (i, node) in nodes.into_iter().enumerate() {
-        if let Some(s) = scheme(ctx, node, i, jst, engine) {
-            if out.iter().any(|o| o.name == s.name) {
-                ctx.err(
-                    &node.span,
-                    "name",
-                    format!("a scheme named `{}` is defined twice", s.name),
-                );
-            } else {
-                out.push(s);
-            }
+        if let Some(s) = scheme(ctx, node, i, &mut names, caps, engine) {
+            out.push(s);
         }
         ctx.scheme = None;
     }
@@ -66,17 +60,37 @@ fn scheme(
     ctx: &mut Ctx,
     node: &Node,
     index: usize,
-    jst: Option<&JushuitanConfig>,
+    names: &mut Vec<(String, usize)>,
+    caps: &PageCaps,
     engine: &Arc<ScriptEngine>,
 ) -> Option<Scheme> {
     ctx.scheme = Some(format!("#{}", index + 1));
     let mut t = Table::of(ctx, node, "")?;
     let name = t.req_string(ctx, "name");
+    let mut duplicate = false;
     if let Some(n) = &name {
         if n.trim().is_empty() {
             ctx.err(&node.span, "name", "must not be empty");
         } else {
             ctx.scheme = Some(n.clone());
+            let span = t
+                .get("name")
+                .map(|e| e.value.span.clone())
+                .unwrap_or(node.span.clone());
+            match names.iter().find(|(m, _)| m == n) {
+                Some((_, first)) => {
+                    duplicate = true;
+                    ctx.err(
+                        &span,
+                        "name",
+                        format!(
+                            "a scheme named `{n}` is defined twice (first on line {first}); \
+                             scheme names must be unique"
+                        ),
+                    );
+                }
+                None => names.push((n.clone(), line_col(ctx.text, span.start).0)),
+            }
         }
     }
     let enabled = t.bool(ctx, "enabled").unwrap_or(true);
@@ -115,21 +129,9 @@ fn scheme(
         None => None,
     };
     let retry = retry(ctx, &mut t);
-    let source = match t.table(ctx, "source") {
-        Some(s) => source(ctx, s, jst),
-        None => {
-            t.missing(ctx, "source");
-            None
-        }
-    };
-    let target = match t.table(ctx, "target") {
-        Some(s) => target(ctx, s),
-        None => {
-            t.missing(ctx, "target");
-            None
-        }
-    };
-    let fields = match t.table(ctx, "mapping") {
+    let source = required_table(ctx, &mut t, "source").and_then(|s| source(ctx, s, caps));
+    let target = required_table(ctx, &mut t, "target").and_then(|s| target(ctx, s));
+    let fields = match required_table(ctx, &mut t, "mapping") {
         Some(mut m) => {
             let entries = m.take_all();
             let f = mapping_toml::fields(ctx, entries, "mapping", engine, false);
@@ -147,12 +149,12 @@ fn scheme(
             }
             Some(f)
         }
-        None => {
-            t.missing(ctx, "mapping");
-            None
-        }
+        None => None,
     };
     t.finish(ctx);
+    if duplicate {
+        return None;
+    }
     let (source, target, fields, name) = (source?, target?, fields?, name?);
     let key = SourcePath::parse(&source.key, false).ok()?;
     let lines = match &source.lines {
@@ -185,6 +187,17 @@ fn scheme(
     })
 }
 
+/// A sub-table that must be there: "missing" when absent (a value that is not a table is
+/// reported as such, not as missing).
+fn required_table<'n>(ctx: &mut Ctx, t: &mut Table<'n>, key: &'static str) -> Option<Table<'n>> {
+    let present = t.has(key);
+    let table = t.table(ctx, key);
+    if !present {
+        t.missing(ctx, key);
+    }
+    table
+}
+
 fn retry(ctx: &mut Ctx, t: &mut Table) -> Option<RetryPolicy> {
     let mut policy = RetryPolicy {
         max_attempts: 7,
@@ -202,7 +215,17 @@ fn retry(ctx: &mut Ctx, t: &mut Table) -> Option<RetryPolicy> {
             Kind::Array(items) if !items.is_empty() => {
                 let mut steps = Vec::new();
                 for (i, n) in items.iter().enumerate() {
-                    match parse_duration(ctx, n, &format!("retry.backoff[{i}]")) {
+                    let field = format!("retry.backoff[{i}]");
+                    match parse_duration(ctx, n, &field) {
+                        Some(d) if d.is_zero() => {
+                            ctx.err(
+                                &n.span,
+                                &field,
+                                "must be more than 0 (a retry right away meets the same failure \
+                                 and uses up the attempts)",
+                            );
+                            ok = false;
+                        }
                         Some(d) => steps.push(d),
                         None => ok = false,
                     }
@@ -221,182 +244,6 @@ fn retry(ctx: &mut Ctx, t: &mut Table) -> Option<RetryPolicy> {
     }
     r.finish(ctx);
     ok.then_some(policy)
-}
-
-fn source(ctx: &mut Ctx, mut s: Table, jst: Option<&JushuitanConfig>) -> Option<SourceSpec> {
-    let api = s.req_string(ctx, "api");
-    if let Some(a) = &api {
-        let valid = !a.is_empty()
-            && a.split('.')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if !valid {
-            let span = s
-                .get("api")
-                .map(|e| e.value.span.clone())
-                .unwrap_or_default();
-            ctx.err(
-                &span,
-                "source.api",
-                format!("`{a}` is not an API name like \"other.inout.query\""),
-            );
-        }
-    }
-    let params = match s.get("params") {
-        Some(e) => match e.value.to_json() {
-            serde_json::Value::Object(m) => Some(m),
-            _ => {
-                ctx.err(
-                    &e.value.span,
-                    "source.params",
-                    "expected a table of fixed parameters",
-                );
-                None
-            }
-        },
-        None => Some(serde_json::Map::new()),
-    };
-    let window = s.duration(ctx, "window");
-    let start_from = match s.get("start_from") {
-        Some(e) => {
-            let text = match &e.value.kind {
-                Kind::Str(t) | Kind::Datetime(t) => Some(t.clone()),
-                other => {
-                    ctx.err(
-                        &e.value.span,
-                        "source.start_from",
-                        format!(
-                            "expected a time like \"2026-09-01 00:00:00\", found {}",
-                            other.type_name()
-                        ),
-                    );
-                    None
-                }
-            };
-            match text.map(|t| (crate::time::parse_beijing(&t), t)) {
-                Some((Ok(v), _)) => Some(v),
-                Some((Err(err), t)) => {
-                    ctx.err(
-                        &e.value.span,
-                        "source.start_from",
-                        format!("`{t}` is not a Beijing time like \"2026-09-01 00:00:00\": {err}"),
-                    );
-                    None
-                }
-                None => None,
-            }
-        }
-        None => None,
-    };
-    let span = s.span.clone();
-    let (window, start_from) = match (window, start_from) {
-        (Some(w), Some(st)) => {
-            if w.is_zero() || w > MAX_WINDOW {
-                let sp = s
-                    .get("window")
-                    .map(|e| e.value.span.clone())
-                    .unwrap_or(span.clone());
-                ctx.err(
-                    &sp,
-                    "source.window",
-                    "must be more than 0 and at most 7 days (Jushuitan refuses longer windows)",
-                );
-            }
-            (w, st)
-        }
-        (None, None) => (Duration::ZERO, 0),
-        (Some(_), None) => {
-            ctx.err(
-                &span,
-                "source.start_from",
-                "a windowed source needs start_from (the first time to fetch from)",
-            );
-            (Duration::ZERO, 0)
-        }
-        (None, Some(_)) => {
-            ctx.err(
-                &span,
-                "source.window",
-                "start_from needs a window size (at most \"7d\")",
-            );
-            (Duration::ZERO, 0)
-        }
-    };
-    let overlap = s.duration(ctx, "overlap").unwrap_or(if window.is_zero() {
-        Duration::ZERO
-    } else {
-        Duration::from_secs(600)
-    });
-    if !window.is_zero() && overlap >= window {
-        let sp = s
-            .get("overlap")
-            .map(|e| e.value.span.clone())
-            .unwrap_or(span.clone());
-        ctx.err(&sp, "source.overlap", "must be shorter than the window");
-    }
-    let list_key = s.string(ctx, "list_key").unwrap_or_else(|| "datas".into());
-    let cap = match (&api, jst) {
-        (Some(a), Some(j)) => j.page_cap(a),
-        _ => super::DEFAULT_PAGE_CAP,
-    };
-    let page_size = s
-        .int(ctx, "page_size", 1, 10_000)
-        .map(|v| v as u32)
-        .unwrap_or(cap);
-    if page_size > cap {
-        let sp = s
-            .get("page_size")
-            .map(|e| e.value.span.clone())
-            .unwrap_or(span.clone());
-        ctx.err(
-            &sp,
-            "source.page_size",
-            format!("{page_size} is over the API's page size cap of {cap}"),
-        );
-    }
-    let key = path_key(ctx, &mut s, "key", false).or_else(|| {
-        s.missing(ctx, "key");
-        None
-    });
-    let lines = path_key(ctx, &mut s, "lines", false);
-    let line_key = path_key(ctx, &mut s, "line_key", true);
-    if line_key.is_some() != lines.is_some() {
-        ctx.err(
-            &span,
-            "source.line_key",
-            "`lines` and `line_key` go together (e.g. lines = \"items\", line_key = \"ioi_id\")",
-        );
-    }
-    s.finish(ctx);
-    Some(SourceSpec {
-        api: api?,
-        params: params?,
-        start_from,
-        window,
-        overlap,
-        list_key,
-        page_size,
-        key: key?,
-        lines,
-        line_key,
-    })
-}
-
-/// A source path setting, checked for syntax.
-fn path_key(ctx: &mut Ctx, s: &mut Table, key: &'static str, in_row: bool) -> Option<String> {
-    let (text, node) = s.raw_string(ctx, key)?;
-    let p = text.strip_prefix('$').unwrap_or(&text).to_string();
-    let check = if in_row {
-        format!("item.{p}")
-    } else {
-        p.clone()
-    };
-    match SourcePath::parse(&check, in_row) {
-        Ok(_) => Some(p),
-        Err(m) => {
-            ctx.err(&node.span, &s.field(key), m);
-            None
-        }
-    }
 }
 
 fn target(ctx: &mut Ctx, mut s: Table) -> Option<TargetSpec> {

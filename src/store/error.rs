@@ -5,6 +5,9 @@
 pub enum StoreError {
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
+    /// Another process holds the store's file lock (sled lets one process at a time open it).
+    #[error("another process has the store open")]
+    Locked,
     #[error("cannot decode record in tree `{tree}` at key {key}: {message}")]
     Codec {
         tree: &'static str,
@@ -39,5 +42,59 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
             sled::transaction::TransactionError::Abort(e) => e,
             sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
         }
+    }
+}
+
+/// Whether sled could not open the store because another process holds its file lock. sled 0.34
+/// wraps the OS error in an `Other` error whose text carries it: `WouldBlock` from `flock` on
+/// Unix, `ERROR_LOCK_VIOLATION` (33) from `LockFileEx` on Windows.
+pub(super) fn lock_held(e: &std::io::Error) -> bool {
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        return true;
+    }
+    #[cfg(windows)]
+    {
+        if e.raw_os_error() == Some(33) {
+            return true;
+        }
+    }
+    let text = e.to_string();
+    if !text.contains("could not acquire lock") {
+        return false;
+    }
+    #[cfg(windows)]
+    let held = text.contains("code: 33,");
+    #[cfg(not(windows))]
+    let held = text.contains("WouldBlock");
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::lock_held;
+
+    /// An error as sled 0.34 words a failed `try_lock_exclusive` (config.rs, `try_lock`).
+    fn sled_lock_error(os: Error) -> Error {
+        Error::other(format!(
+            "could not acquire lock on \"data/store/db\": {os:?}"
+        ))
+    }
+
+    #[test]
+    fn a_held_lock_is_told_apart_from_other_failures() {
+        #[cfg(not(windows))]
+        let held = Error::from(ErrorKind::WouldBlock);
+        #[cfg(windows)]
+        let held = Error::from_raw_os_error(33);
+        assert!(lock_held(&sled_lock_error(held)));
+        assert!(lock_held(&Error::from(ErrorKind::WouldBlock)));
+        // Locks not supported here (a network share): not "another process has it".
+        assert!(!lock_held(&sled_lock_error(Error::from(
+            ErrorKind::Unsupported
+        ))));
+        assert!(!lock_held(&Error::from(ErrorKind::PermissionDenied)));
+        assert!(!lock_held(&Error::other("disk full")));
     }
 }

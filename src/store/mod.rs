@@ -73,6 +73,7 @@ fn indexed(
 
 /// Opens sled, waiting (at most 2 s) for the file lock a just-dropped handle of this process
 /// may still hold: sled releases it from a background thread after the last handle is gone.
+/// A lock another process keeps is [`StoreError::Locked`].
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let mut tries = 0;
     loop {
@@ -82,9 +83,10 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
             .flush_every_ms(None)
             .open();
         match r {
-            Err(sled::Error::Io(e))
-                if tries < 200 && e.to_string().contains("could not acquire lock") =>
-            {
+            Err(sled::Error::Io(e)) if error::lock_held(&e) => {
+                if tries >= 200 {
+                    return Err(StoreError::Locked);
+                }
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }

@@ -252,3 +252,31 @@ fn run_once_on_the_shipped_config_then_again_posts_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing known"));
 }
+
+#[test]
+fn console_log_lines_are_plain_text_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sims = start_sims(
+        dir.path(),
+        &SimOpts {
+            docs: 10,
+            ..SimOpts::default()
+        },
+    );
+    let cfg = write_config(dir.path(), &sims, |_| {});
+    let out = Command::new(ferry_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--json", "--wait-retries", "0s"])
+        .env("FERRY_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run ferry");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INFO"), "log lines expected: {stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ANSI codes in piped logs: {stderr}"
+    );
+    sims.stop();
+}

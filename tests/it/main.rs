@@ -1,8 +1,10 @@
 //! The one integration-test binary: modules per area, shared helpers in `helpers`.
 
+mod admin;
 mod answers;
 mod cli;
 mod config;
+mod config_mistakes;
 mod helpers;
 mod jushuitan;
 mod kingdee;
