@@ -75,6 +75,19 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
 
 /// The lines above the table: whether ferry runs, and anything an admin should know first.
 fn headline(config: &Config, view: &View) -> Vec<String> {
+    let mut lines = state_line(config, view);
+    let snap = match view {
+        View::NeverRan(s) | View::Stopped(s) | View::Running { snap: Some(s), .. } => Some(s),
+        View::Running { snap: None, .. } => None,
+    };
+    if let Some(p) = snap.and_then(|s| s.jushuitan_token_problem.as_ref()) {
+        lines.push(format!("\nACTION NEEDED: {}\n", p.describe()));
+    }
+    lines
+}
+
+/// Whether ferry runs.
+fn state_line(config: &Config, view: &View) -> Vec<String> {
     match view {
         View::NeverRan(_) => vec![format!(
             "ferry has not run with this config yet: there is no store in {}",
@@ -136,6 +149,7 @@ fn empty(config: &Config) -> Snapshot {
             .collect(),
         dead_letters: Vec::new(),
         dead_total: 0,
+        jushuitan_token_problem: None,
     }
 }
 

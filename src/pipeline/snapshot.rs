@@ -41,6 +41,9 @@ pub struct Snapshot {
     pub schemes: Vec<SchemeStatus>,
     pub dead_letters: Vec<DeadLetter>,
     pub dead_total: usize,
+    /// Jushuitan refuses ferry's tokens and a person must authorize the app again.
+    #[serde(default)]
+    pub jushuitan_token_problem: Option<crate::source::jushuitan::TokenProblem>,
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -95,6 +98,7 @@ pub fn collect(
         schemes,
         dead_letters,
         dead_total,
+        jushuitan_token_problem: super::tokens::token_problem(store),
     })
 }
 
