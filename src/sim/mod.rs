@@ -4,6 +4,7 @@
 //! CLI, the pipeline) can start one. With `[simulator] enabled = true`, [`attach`] starts both on
 //! loopback with their state under `data_dir/sim` and points the config's connections at them.
 
+pub mod form;
 pub mod jushuitan;
 pub mod kingdee;
 

@@ -16,6 +16,7 @@ use super::faults::{Fault, Faults};
 use super::query;
 use super::rate::Rates;
 use super::state::{IssuedRefresh, IssuedToken, State, TokenBook};
+use crate::sim::form::decode_form;
 use crate::time::now_unix;
 
 /// Everything the handlers share.
@@ -58,37 +59,6 @@ fn envelope((code, msg, data): Answer) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json; charset=utf-8")
         .body(body)
-}
-
-/// Decodes an `application/x-www-form-urlencoded` body.
-pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, String> {
-    fn unescape(s: &[u8]) -> Result<String, String> {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    let hex = s.get(i + 1..i + 3).ok_or("truncated %-escape")?;
-                    let hex = std::str::from_utf8(hex).map_err(|_| "bad %-escape")?;
-                    out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad %-escape")?);
-                    i += 2;
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8(out).map_err(|_| "form field is not UTF-8".to_string())
-    }
-    body.split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let mut kv = pair.splitn(2, |&b| b == b'=');
-            let k = unescape(kv.next().unwrap_or_default())?;
-            let v = unescape(kv.next().unwrap_or_default())?;
-            Ok((k, v))
-        })
-        .collect()
 }
 
 /// The simulator's own signature check (independent of the client's implementation).
@@ -349,17 +319,6 @@ pub async fn dispatch(s: web::Data<Shared>, req: HttpRequest, body: web::Bytes) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_decoding() {
-        let f = decode_form(b"biz=%7B%22a%22%3A%22%E8%80%81+b%26c%3Dd%22%7D&k=v&e=").unwrap();
-        assert_eq!(f[0], ("biz".into(), r#"{"a":"老 b&c=d"}"#.into()));
-        assert_eq!(f[1], ("k".into(), "v".into()));
-        assert_eq!(f[2], ("e".into(), "".into()));
-        assert!(decode_form(b"a=%E8%80").is_err());
-        assert!(decode_form(b"a=%zz").is_err());
-        assert!(decode_form(b"a=%4").is_err());
-    }
 
     #[test]
     fn same_signature_as_the_published_vector() {

@@ -8,6 +8,7 @@
 //! `acctid=..&username=..&password=..&lcid=2052` for logins. A JSON body mislabelled as a form
 //! (PHP curl's default content type) is read as JSON.
 
+use crate::sim::form::{decode_form, is_form};
 use serde_json::{Map, Value};
 
 /// The service named by a request path `.../{service}.common.kdsvc`, and its last dotted part
@@ -46,37 +47,6 @@ pub fn unstring(v: &Value) -> Value {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
-fn form_unescape(s: &str) -> Result<String, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = b
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| "request body has a bad %-escape".to_string())?;
-                out.push(hex);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| "request body form field is not UTF-8".to_string())
-}
-
-fn is_form(content_type: &str) -> bool {
-    content_type.split(';').next().is_some_and(|t| {
-        t.trim()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    })
-}
-
 /// Parses a request body; `content_type` is the request's Content-Type header ("" if none).
 pub fn parse_body(bytes: &[u8], content_type: &str) -> Result<Args, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "request body is not UTF-8".to_string())?;
@@ -85,12 +55,13 @@ pub fn parse_body(bytes: &[u8], content_type: &str) -> Result<Args, String> {
         return Ok(Args::default());
     }
     let value: Value = if is_form(content_type) && !text.starts_with(['{', '[']) {
-        let mut map = Map::new();
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            map.insert(form_unescape(k)?, Value::String(form_unescape(v)?));
-        }
-        Value::Object(map)
+        let fields = decode_form(text.as_bytes()).map_err(|e| format!("request body: {e}"))?;
+        Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
     } else {
         serde_json::from_str(text).map_err(|e| format!("request body is not JSON: {e}"))?
     };

@@ -7,16 +7,8 @@ use crate::proxy::{Action, Proxy, Trap};
 fn via(s: &KdSimHandle, proxy: &Proxy, auth: Auth) -> Client {
     let settings = ClientSettings {
         base_url: format!("{}/k3cloud/", proxy.url),
-        acct_id: s.acct_id().into(),
-        user: s.user().into(),
-        lcid: s.lcid(),
-        org_num: "100".into(),
-        auth,
-        connect_timeout: Duration::from_secs(2),
-        timeout: Duration::from_secs(20),
-        ca_file: None,
-        accept_invalid_certs: false,
         max_response_mb: 4,
+        ..settings(s, auth, Duration::from_secs(20))
     };
     match Client::new(settings) {
         Ok(c) => c,

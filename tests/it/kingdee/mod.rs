@@ -63,7 +63,15 @@ pub(super) fn all_auths(s: &KdSimHandle) -> Vec<(&'static str, Auth)> {
 }
 
 pub(super) fn client_with(s: &KdSimHandle, auth: Auth, timeout: Duration) -> Client {
-    let settings = ClientSettings {
+    match Client::new(settings(s, auth, timeout)) {
+        Ok(c) => c,
+        Err(e) => panic!("client: {e}"),
+    }
+}
+
+/// Client settings for the simulator `s`.
+pub(super) fn settings(s: &KdSimHandle, auth: Auth, timeout: Duration) -> ClientSettings {
+    ClientSettings {
         base_url: s.base_url(),
         acct_id: s.acct_id().into(),
         user: s.user().into(),
@@ -75,10 +83,6 @@ pub(super) fn client_with(s: &KdSimHandle, auth: Auth, timeout: Duration) -> Cli
         ca_file: None,
         accept_invalid_certs: false,
         max_response_mb: 32,
-    };
-    match Client::new(settings) {
-        Ok(c) => c,
-        Err(e) => panic!("client: {e}"),
     }
 }
 
