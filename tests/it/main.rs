@@ -6,5 +6,6 @@ mod helpers;
 mod jushuitan;
 mod kingdee;
 mod mapping;
+mod numbers;
 mod pipeline;
 mod store;
