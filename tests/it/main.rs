@@ -8,4 +8,5 @@ mod kingdee;
 mod mapping;
 mod numbers;
 mod pipeline;
+mod preview;
 mod store;
