@@ -433,6 +433,9 @@ mod tests {
                 r#"abs("-9223372036854775808")"#,
                 json!(9223372036854775808.0),
             ),
+            // Why formulas need num() (as the README says): no arithmetic on strings.
+            (r#""2" + 1"#, json!("21")),
+            (r#""0.00" == 0"#, json!(false)),
         ] {
             assert_eq!(eval(&e, src, d.clone()), Ok(want), "{src}");
         }
