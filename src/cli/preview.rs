@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::config::{self, Scheme};
 use crate::mapping::MapOutcome;
+use crate::source::jushuitan::as_i64;
 
 /// Prints the preview; `Ok(true)` when every document mapped or was filtered.
 pub fn preview(
@@ -47,37 +48,111 @@ pub fn preview(
             return Ok(false);
         }
     };
-    let docs = documents(value, s);
+    let docs = match documents(value, s) {
+        Ok(docs) => docs,
+        Err(msg) => {
+            writeln!(out, "{}: {msg}", input.display())?;
+            return Ok(false);
+        }
+    };
     if docs.is_empty() {
         writeln!(out, "{}: no documents found", input.display())?;
         return Ok(false);
     }
     let mut ok = true;
-    for doc in &docs {
-        ok &= show(s, doc, out)?;
+    for (i, doc) in docs.iter().enumerate() {
+        if doc.is_object() {
+            ok &= show(s, doc, out)?;
+        } else {
+            let n = i + 1;
+            writeln!(
+                out,
+                "{}: document {n} of the input is {}, not a JSON object",
+                input.display(),
+                kind(doc)
+            )?;
+            ok = false;
+        }
     }
     Ok(ok)
 }
 
-/// One document, an array of documents, or a whole Jushuitan reply (`data.<list_key>`).
-fn documents(v: Value, s: &Scheme) -> Vec<Value> {
+/// One document, an array of documents, or a whole Jushuitan answer: `{"code":0,"data":{...}}`
+/// gives the documents in `data.<list_key>`; an answer with another code is reported as the
+/// error it is. An object with a source key of its own is a document, whatever else it holds.
+fn documents(v: Value, s: &Scheme) -> Result<Vec<Value>, String> {
     let list_key = s.source.list_key.as_str();
-    match v {
-        Value::Array(a) => a,
-        Value::Object(mut m) => {
-            if let Some(Value::Array(a)) = m
-                .get_mut("data")
-                .and_then(|d| d.get_mut(list_key))
-                .map(Value::take)
-            {
-                return a;
+    let doc = match v {
+        Value::Array(a) => return Ok(a),
+        Value::Object(_) => v,
+        other => return Ok(vec![other]),
+    };
+    if !s.mapper.source_key(&doc).is_empty() {
+        return Ok(vec![doc]);
+    }
+    let Value::Object(mut m) = doc else {
+        return Ok(vec![doc]);
+    };
+    if let Some(c) = m.get("code") {
+        match as_i64(c) {
+            Some(0) => {}
+            Some(n) => {
+                let msg = match m.get("msg") {
+                    Some(Value::String(t)) if !t.trim().is_empty() => format!(": {}", printable(t)),
+                    Some(Value::Null | Value::String(_)) | None => String::new(),
+                    Some(other) => format!(": {}", printable(&other.to_string())),
+                };
+                return Err(format!(
+                    "Jushuitan answered code {n}{msg} (an error answer, not documents)"
+                ));
             }
-            if let Some(Value::Array(a)) = m.get_mut(list_key).map(Value::take) {
-                return a;
+            None => {
+                return Err(format!(
+                    "this looks like a Jushuitan answer, but its `code` is {c}, not a number"
+                ))
             }
-            vec![Value::Object(m)]
         }
-        other => vec![other],
+    }
+    let in_data = m.get_mut("data").and_then(|d| d.get_mut(list_key));
+    let list = match in_data {
+        Some(l) => Some(l.take()),
+        None => m.get_mut(list_key).map(Value::take),
+    };
+    match list {
+        Some(Value::Array(a)) => Ok(a),
+        Some(Value::Null) => Ok(Vec::new()),
+        None if m.contains_key("code") => Ok(Vec::new()),
+        None => Ok(vec![Value::Object(m)]),
+        Some(other) => Err(format!(
+            "`{list_key}` (the list of documents) is {}, not a list",
+            kind(&other)
+        )),
+    }
+}
+
+/// A message from outside as one short, printable line.
+fn printable(text: &str) -> String {
+    let t: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    if t.chars().count() < text.trim().chars().count() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -4,6 +4,7 @@ use rhai::{Dynamic, Scope};
 use serde_json::{Map, Value};
 
 use super::path::Root;
+use super::sandbox::{self, DataSizes};
 use super::script::{to_json, Script, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
 use super::template::Template;
 
@@ -42,13 +43,16 @@ pub(crate) struct Run<'a> {
     /// Results of row scripts that depend on `doc` alone, by script address: run once per
     /// document, not once per row.
     per_document: Vec<(*const Script, Value)>,
+    /// The sandbox size class of the document: its scripts' limits count beyond what it holds.
+    class: usize,
 }
 
 impl<'a> Run<'a> {
     pub fn new(engine: &'a ScriptEngine, doc: &'a Value, scripts: bool) -> Result<Self, String> {
+        let mut sizes = DataSizes::default();
         let scope = if scripts {
             let mut s = Scope::new();
-            s.push_constant_dynamic(VAR_DOC, to_dynamic(doc));
+            s.push_constant_dynamic(VAR_DOC, to_dynamic(doc, &mut sizes));
             Some(s)
         } else {
             None
@@ -58,6 +62,7 @@ impl<'a> Run<'a> {
             doc,
             scope,
             per_document: Vec::new(),
+            class: sandbox::class_of(&sizes),
         })
     }
 
@@ -145,7 +150,7 @@ impl<'a> Run<'a> {
                             let len = scope.len();
                             scope.push_constant_dynamic(
                                 VAR_ITEM,
-                                copy.unwrap_or_else(|| to_dynamic(item)),
+                                copy.unwrap_or_else(|| to_dynamic(item, &mut DataSizes::default())),
                             );
                             scope.push_constant(VAR_INDEX, i as i64);
                             Some(len)
@@ -172,10 +177,12 @@ impl Run<'_> {
             field: String::new(),
             message: "internal: script without scope".into(),
         })?;
-        let d = engine.run(s, scope).map_err(|m| FieldError {
-            field: String::new(),
-            message: m,
-        })?;
+        let d = engine
+            .run_sized(s, scope, self.class)
+            .map_err(|m| FieldError {
+                field: String::new(),
+                message: m,
+            })?;
         to_json(&d).map_err(|m| FieldError {
             field: String::new(),
             message: format!("script result cannot be written as JSON: {m}"),
@@ -198,8 +205,9 @@ fn array_at(d: &Dynamic, segments: &[String]) -> Option<rhai::Array> {
 }
 
 /// A JSON value as rhai sees it (`null` is `()`; integers that fit `i64` are integers, other
-/// numbers floats), the same as `rhai::serde::to_dynamic` without the serde round trip.
-fn to_dynamic(v: &Value) -> Dynamic {
+/// numbers floats), the same as `rhai::serde::to_dynamic` without the serde round trip. Adds the
+/// value's data sizes, as rhai counts them, to `sizes`.
+fn to_dynamic(v: &Value, sizes: &mut DataSizes) -> Dynamic {
     match v {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(*b),
@@ -207,16 +215,21 @@ fn to_dynamic(v: &Value) -> Dynamic {
             Some(i) => Dynamic::from_int(i),
             None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Dynamic::from(rhai::ImmutableString::from(s.as_str())),
+        Value::String(s) => {
+            sizes.strings += s.len();
+            Dynamic::from(rhai::ImmutableString::from(s.as_str()))
+        }
         Value::Array(a) => {
+            sizes.arrays += a.len();
             let mut out = rhai::Array::with_capacity(a.len());
-            out.extend(a.iter().map(to_dynamic));
+            out.extend(a.iter().map(|e| to_dynamic(e, sizes)));
             Dynamic::from_array(out)
         }
         Value::Object(m) => {
+            sizes.maps += m.len();
             let mut out = rhai::Map::new();
             for (k, e) in m {
-                out.insert(k.as_str().into(), to_dynamic(e));
+                out.insert(k.as_str().into(), to_dynamic(e, sizes));
             }
             Dynamic::from_map(out)
         }
@@ -245,10 +258,39 @@ mod tests {
             "n": null, "b": true, "i": -5, "u": 18446744073709551615u64, "f": 1.25, "s": "文本",
             "items": [{"q": 1, "sub": [{"x": 2}]}, 3, "x", [1, {"y": 1}]], "o": {"k": [1.5]}
         });
-        let ours = to_dynamic(&doc);
+        let ours = to_dynamic(&doc, &mut DataSizes::default());
         let theirs = rhai::serde::to_dynamic(&doc).expect("serde");
         assert_eq!(ours.to_string(), theirs.to_string());
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
         assert_eq!(to_json(&ours), to_json(&theirs));
+    }
+
+    /// The sizes counted while converting are the ones rhai measures: a method call on the
+    /// document passes with limits at exactly those sizes and fails one below any of them.
+    #[test]
+    fn data_sizes_are_the_ones_rhai_measures() {
+        let doc = json!({
+            "io_id": 1, "s": "文本", "n": null,
+            "items": [{"sku": "A-1", "sub": [1, "xy", {"k": "v"}]}, 3, [1, [2, "z"]]],
+            "o": {"k": [1.5, "abc"]}
+        });
+        let mut sizes = DataSizes::default();
+        let d = to_dynamic(&doc, &mut sizes);
+        let within = |strings: usize, arrays: usize, maps: usize| {
+            let mut e = rhai::Engine::new();
+            e.set_max_string_size(strings);
+            e.set_max_array_size(arrays);
+            e.set_max_map_size(maps);
+            let mut scope = Scope::new();
+            scope.push_constant_dynamic("doc", d.clone());
+            e.eval_with_scope::<Dynamic>(&mut scope, "doc.len()")
+                .is_ok()
+        };
+        let (s, a, m) = (sizes.strings, sizes.arrays, sizes.maps);
+        assert!(s > 1 && a > 1 && m > 1, "{sizes:?}");
+        assert!(within(s, a, m), "{sizes:?}");
+        assert!(!within(s - 1, a, m), "{sizes:?}");
+        assert!(!within(s, a - 1, m), "{sizes:?}");
+        assert!(!within(s, a, m - 1), "{sizes:?}");
     }
 }

@@ -21,15 +21,21 @@
 //!
 //! Script functions besides rhai's standard ones: `lookup("name", key)` (a `[lookups.name]`
 //! entry; a missing key fails the document, naming lookup and key), `lookup_or("name", key,
-//! default)`, `round(x, digits)`, `date(text, "yyyy-MM-dd HH:mm:ss")`, `abs(x)`. Scripts are
+//! default)`, `num(x)`, `round(x, digits)`, `abs(x)`, `date(text, "yyyy-MM-dd HH:mm:ss")`.
+//! `num`, `round` and `abs` take numbers and numeric strings alike (Jushuitan types most numbers
+//! as strings: `"129.90"`, `"2"`); `num(x)` turns a number, a numeric string, `()` or `""` (both
+//! 0) into a number and fails the document for anything else (see [`numbers`]). Scripts are
 //! compiled once when the config loads; syntax errors, unknown variables and unknown lookup names
-//! are config errors. A missing document property reads as `()` (null).
+//! are config errors. A missing document property reads as `()` (null). The sandbox limits count
+//! beyond what the document holds (see [`sandbox`]).
 //!
 //! The scheme's `precondition` is such an expression too; it must return `true` (map the
 //! document), `false` (skip it, `MapOutcome::Filtered`); anything else fails the document.
 
 pub mod eval;
+pub mod numbers;
 pub mod path;
+pub mod sandbox;
 pub mod script;
 pub mod template;
 

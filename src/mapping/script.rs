@@ -1,14 +1,17 @@
 //! The sandboxed rhai engine shared by every scheme of a config, and compiled scripts.
 //!
 //! Functions available to scripts besides rhai's standard library (which has no file or network
-//! access): `lookup(name, key)`, `lookup_or(name, key, default)`, `round(x, digits)`,
-//! `date(text, "yyyy-MM-dd")`. Limits on operations, depth, string and array sizes stop a runaway
-//! script.
+//! access): `lookup(name, key)`, `lookup_or(name, key, default)`, `num(x)`, `round(x, digits)`,
+//! `abs(x)` (numbers or numeric strings, see [`numbers`](super::numbers)),
+//! `date(text, "yyyy-MM-dd")`. Limits on operations, depth, string, array and map sizes stop a
+//! runaway script; they count beyond what the document holds (see [`sandbox`](super::sandbox)).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
+
+use super::{numbers, sandbox};
 
 /// Static value maps (`[lookups.NAME]`): lookup name → (source value → Kingdee value).
 pub type Lookups = BTreeMap<String, HashMap<String, String>>;
@@ -18,9 +21,10 @@ pub const VAR_DOC: &str = "doc";
 pub const VAR_ITEM: &str = "item";
 pub const VAR_INDEX: &str = "index";
 
-/// One engine for a whole config: the lookups are registered as functions.
+/// One engine for a whole config: the lookups are registered as functions. It holds one rhai
+/// engine per sandbox size class (the same functions, scaled limits), built when first needed.
 pub struct ScriptEngine {
-    engine: Engine,
+    engines: Vec<OnceLock<Engine>>,
     lookups: Arc<Lookups>,
 }
 
@@ -69,68 +73,71 @@ fn lookup_error(name: &str, key: &str, known: bool) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
 }
 
+/// A rhai engine with ferry's functions and the limits of a sandbox size class.
+fn build(lookups: &Arc<Lookups>, class: usize) -> Engine {
+    let mut engine = Engine::new();
+    sandbox::apply(&mut engine, class);
+    engine.set_max_expr_depths(64, 32);
+    engine.set_max_call_levels(16);
+    engine.set_strict_variables(true);
+    engine.disable_symbol("eval");
+    engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+
+    let l = lookups.clone();
+    engine.register_fn(
+        "lookup",
+        move |name: &str, key: Dynamic| -> Result<String, Box<EvalAltResult>> {
+            let key = key_text(&key);
+            let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
+            table
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| lookup_error(name, &key, true))
+        },
+    );
+    let l = lookups.clone();
+    engine.register_fn(
+        "lookup_or",
+        move |name: &str, key: Dynamic, default: Dynamic| -> Result<Dynamic, Box<EvalAltResult>> {
+            let key = key_text(&key);
+            let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
+            Ok(table
+                .get(&key)
+                .map(|v| Dynamic::from(v.clone()))
+                .unwrap_or(default))
+        },
+    );
+    numbers::register(&mut engine);
+    engine.register_fn(
+        "date",
+        |text: &str, pattern: &str| -> Result<String, Box<EvalAltResult>> {
+            let unix = crate::time::parse_beijing(text).map_err(|e| -> Box<EvalAltResult> {
+                Box::new(EvalAltResult::ErrorRuntime(
+                    e.to_string().into(),
+                    Position::NONE,
+                ))
+            })?;
+            Ok(crate::time::format_pattern(unix, pattern))
+        },
+    );
+    engine.register_fn("date", |_text: (), _pattern: &str| {});
+    engine
+}
+
 impl ScriptEngine {
     pub fn new(lookups: Lookups) -> Arc<ScriptEngine> {
         let lookups = Arc::new(lookups);
-        let mut engine = Engine::new();
-        engine.set_max_operations(100_000);
-        engine.set_max_expr_depths(64, 32);
-        engine.set_max_call_levels(16);
-        engine.set_max_string_size(256 * 1024);
-        engine.set_max_array_size(100_000);
-        engine.set_max_map_size(100_000);
-        engine.set_strict_variables(true);
-        engine.disable_symbol("eval");
-        engine.on_print(|_| {});
-        engine.on_debug(|_, _, _| {});
+        let engines: Vec<OnceLock<Engine>> =
+            (0..sandbox::CLASSES).map(|_| OnceLock::new()).collect();
+        let _ = engines[0].set(build(&lookups, 0));
+        Arc::new(ScriptEngine { engines, lookups })
+    }
 
-        let l = lookups.clone();
-        engine.register_fn(
-            "lookup",
-            move |name: &str, key: Dynamic| -> Result<String, Box<EvalAltResult>> {
-                let key = key_text(&key);
-                let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
-                table
-                    .get(&key)
-                    .cloned()
-                    .ok_or_else(|| lookup_error(name, &key, true))
-            },
-        );
-        let l = lookups.clone();
-        engine.register_fn(
-            "lookup_or",
-            move |name: &str,
-                  key: Dynamic,
-                  default: Dynamic|
-                  -> Result<Dynamic, Box<EvalAltResult>> {
-                let key = key_text(&key);
-                let table = l.get(name).ok_or_else(|| lookup_error(name, &key, false))?;
-                Ok(table
-                    .get(&key)
-                    .map(|v| Dynamic::from(v.clone()))
-                    .unwrap_or(default))
-            },
-        );
-        engine.register_fn("round", |x: f64, digits: i64| -> f64 {
-            let p = 10f64.powi(digits.clamp(0, 12) as i32);
-            (x * p).round() / p
-        });
-        engine.register_fn("round", |x: i64, _digits: i64| -> i64 { x });
-        engine.register_fn("round", |_x: (), _digits: i64| {});
-        engine.register_fn(
-            "date",
-            |text: &str, pattern: &str| -> Result<String, Box<EvalAltResult>> {
-                let unix = crate::time::parse_beijing(text).map_err(|e| -> Box<EvalAltResult> {
-                    Box::new(EvalAltResult::ErrorRuntime(
-                        e.to_string().into(),
-                        Position::NONE,
-                    ))
-                })?;
-                Ok(crate::time::format_pattern(unix, pattern))
-            },
-        );
-        engine.register_fn("date", |_text: (), _pattern: &str| {});
-        Arc::new(ScriptEngine { engine, lookups })
+    /// The engine of a sandbox size class (built on first use).
+    fn engine(&self, class: usize) -> &Engine {
+        let class = class.min(self.engines.len() - 1);
+        self.engines[class].get_or_init(|| build(&self.lookups, class))
     }
 
     pub fn lookups(&self) -> &Lookups {
@@ -159,9 +166,9 @@ impl ScriptEngine {
             scope.push_dynamic(VAR_INDEX, Dynamic::from(0i64));
         }
         let ast = if expr {
-            self.engine.compile_expression_with_scope(&scope, source)
+            self.engine(0).compile_expression_with_scope(&scope, source)
         } else {
-            self.engine.compile_with_scope(&scope, source)
+            self.engine(0).compile_with_scope(&scope, source)
         };
         let ast = ast.map_err(|e| {
             let msg = e.to_string();
@@ -188,7 +195,7 @@ impl ScriptEngine {
         let per_document = in_row && {
             let mut doc_only = Scope::new();
             doc_only.push_dynamic(VAR_DOC, Dynamic::UNIT);
-            self.engine.compile_with_scope(&doc_only, source).is_ok()
+            self.engine(0).compile_with_scope(&doc_only, source).is_ok()
         };
         Ok(Script {
             source: source.to_string(),
@@ -198,15 +205,26 @@ impl ScriptEngine {
         })
     }
 
-    /// Runs a compiled script with the variables already in `scope`; variables the script
-    /// declares are dropped afterwards.
+    /// Runs a compiled script with the variables already in `scope`, with the base sandbox
+    /// limits; variables the script declares are dropped afterwards.
     pub fn run(&self, script: &Script, scope: &mut Scope) -> Result<Dynamic, String> {
+        self.run_sized(script, scope, 0)
+    }
+
+    /// Like [`run`](Self::run), with the limits of a sandbox size class
+    /// ([`sandbox::class_of`] the document in `scope`).
+    pub fn run_sized(
+        &self,
+        script: &Script,
+        scope: &mut Scope,
+        class: usize,
+    ) -> Result<Dynamic, String> {
         let len = scope.len();
         let r = self
-            .engine
+            .engine(class)
             .eval_ast_with_scope::<Dynamic>(scope, &script.ast);
         scope.rewind(len);
-        r.map_err(|e| e.to_string())
+        r.map_err(|e| sandbox::describe_error(&e, class))
     }
 }
 
@@ -364,5 +382,77 @@ mod tests {
         let e = engine();
         let err = eval(&e, "let x = 0; loop { x += 1; }", json!({})).unwrap_err();
         assert!(err.to_lowercase().contains("too many operations"), "{err}");
+        let huge = r#"let s = "深"; for i in 0..40 { s += s; }; s.len()"#;
+        let err = eval(&e, huge, json!({})).unwrap_err();
+        assert!(err.contains("Length of string too large"), "{err}");
+        let err = eval(
+            &e,
+            "let a = [1]; a.pad(1_000_000_000, 0); a.len()",
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        // A larger class allows more, and is still a limit.
+        let s = e.compile(huge, false).unwrap();
+        let mut scope = Scope::new();
+        scope.push_constant(VAR_DOC, ());
+        let err = e.run_sized(&s, &mut scope, 4).unwrap_err();
+        assert!(
+            err.contains("too large") && err.contains("4194304"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_numeric_strings() {
+        let e = engine();
+        let d = json!({"q": "3", "p": "129.90", "z": "0.00", "b": " ", "n": 2, "f": 1.5,
+                       "neg": "-2.5", "bad": "12,5", "t": true});
+        for (src, want) in [
+            ("num(doc.q)", json!(3)),
+            ("num(doc.p)", json!(129.9)),
+            ("num(doc.z)", json!(0.0)),
+            ("num(doc.z) == 0", json!(true)),
+            ("num(doc.b)", json!(0)),
+            ("num(doc.missing)", json!(0)),
+            ("num(doc.n)", json!(2)),
+            ("num(doc.f)", json!(1.5)),
+            ("num(doc.q) + 1", json!(4)),
+            ("round(doc.p, 1)", json!(129.9)),
+            (r#"round("2.345", 2)"#, json!(2.35)),
+            ("round(doc.q, 2)", json!(3)),
+            ("round(doc.n, 2)", json!(2)),
+            ("round(doc.f, 0)", json!(2.0)),
+            ("round(doc.missing, 2)", json!(null)),
+            ("round(doc.b, 2)", json!(null)),
+            ("abs(doc.neg)", json!(2.5)),
+            (r#"abs("-3")"#, json!(3)),
+            ("abs(-2)", json!(2)),
+            ("abs(-2.5)", json!(2.5)),
+            (
+                r#"abs("-9223372036854775808")"#,
+                json!(9223372036854775808.0),
+            ),
+            // Why formulas need num() (as the README says): no arithmetic on strings.
+            (r#""2" + 1"#, json!("21")),
+            (r#""0.00" == 0"#, json!(false)),
+        ] {
+            assert_eq!(eval(&e, src, d.clone()), Ok(want), "{src}");
+        }
+        for (src, says) in [
+            ("num(doc.bad)", r#""12,5" is not a number"#),
+            ("round(doc.bad, 2)", r#""12,5" is not a number"#),
+            ("abs(doc.bad)", r#""12,5" is not a number"#),
+            ("num(doc.t)", "true (a boolean) is not a number"),
+            ("num([1, 2])", "(an array) is not a number"),
+            ("num(#{a: 1})", "(an object) is not a number"),
+            (r#"num("NaN")"#, r#""NaN" is not a number"#),
+            ("abs(doc.missing)", "abs: the value is missing (null)"),
+            ("abs(doc.b)", "abs: the value is missing (an empty string)"),
+        ] {
+            let err = eval(&e, src, d.clone()).unwrap_err();
+            assert!(err.contains(says), "{src}: {err}");
+            assert!(!err.contains("Runtime error"), "{src}: {err}");
+        }
     }
 }

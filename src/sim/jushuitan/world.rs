@@ -82,6 +82,54 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// How a document writes its numbers. Jushuitan's documentation types `qty`, prices, amounts and
+/// `wh_id` as `string` while the sample answers carry numbers, so the simulator sends both:
+/// about half the documents with numbers, a third with strings as the documentation types them
+/// (`"2"`, `"129.90"`, `"0.00"`), the rest mixed field by field. Decided per document from the
+/// seed with its own generator (the rest of the world is the same as without it), so a document
+/// has the same shape on every fetch. Ids (`io_id`, `ioi_id`, `shop_id`) stay numbers.
+struct NumberShape {
+    rng: Rng,
+    strings: f64,
+}
+
+impl NumberShape {
+    fn of(seed: u64, io_id: i64) -> NumberShape {
+        let mut rng = rng_for(seed, 0x5EED_0000_0000 ^ io_id as u64);
+        let pick = rng.f64();
+        let strings = if pick < 0.55 {
+            0.0
+        } else if pick < 0.85 {
+            1.0
+        } else {
+            0.5
+        };
+        NumberShape { rng, strings }
+    }
+
+    fn as_string(&mut self) -> bool {
+        self.strings >= 1.0 || (self.strings > 0.0 && self.rng.f64() < self.strings)
+    }
+
+    /// An integer, or its text.
+    fn int(&mut self, n: i64) -> Value {
+        if self.as_string() {
+            json!(n.to_string())
+        } else {
+            json!(n)
+        }
+    }
+
+    /// An amount, or its text with two decimals.
+    fn amount(&mut self, x: f64) -> Value {
+        if self.as_string() {
+            json!(format!("{x:.2}"))
+        } else {
+            json!(x)
+        }
+    }
+}
+
 /// `yyyy-MM-dd HH:mm:ss`, with `.fff` when `ms` is set.
 fn stamp(unix: i64, ms: Option<u32>) -> String {
     match ms {
@@ -147,6 +195,7 @@ fn shop(seed: u64, i: u32, created_at: i64) -> Value {
 /// Every version of one document, oldest first.
 fn document(p: &WorldParams, io_id: i64, next_ioi: &mut i64, begin: i64, end: i64) -> Vec<Value> {
     let mut r = rng_for(p.seed, io_id as u64);
+    let mut shape = NumberShape::of(p.seed, io_id);
     let kind = r.f64();
     let ty = if kind < 0.78 {
         "其它进仓"
@@ -209,11 +258,11 @@ fn document(p: &WorldParams, io_id: i64, next_ioi: &mut i64, begin: i64, end: i6
             "name": format!("{style_name} {color} {size}"),
             "unit": unit,
             "properties_value": format!("{color};{size}"),
-            "qty": qty,
-            "cost_price": cost,
-            "cost_amount": round2(cost * qty as f64),
-            "sale_price": sale,
-            "sale_amount": round2(sale * qty as f64),
+            "qty": shape.int(qty),
+            "cost_price": shape.amount(cost),
+            "cost_amount": shape.amount(round2(cost * qty as f64)),
+            "sale_price": shape.amount(sale),
+            "sale_amount": shape.amount(round2(sale * qty as f64)),
             "remark": if free { "赠品" } else { "" },
         });
         if batched {
@@ -229,7 +278,7 @@ fn document(p: &WorldParams, io_id: i64, next_ioi: &mut i64, begin: i64, end: i6
                 "batch_no": batch_no,
                 "sku_id": sku_id,
                 "ioi_id": ioi_id,
-                "qty": qty,
+                "qty": shape.int(qty),
                 "product_date": crate::time::format_beijing_date(produced),
                 "expiration_date": crate::time::format_beijing_date(expires),
                 "supplier_id": 0,
@@ -248,6 +297,7 @@ fn document(p: &WorldParams, io_id: i64, next_ioi: &mut i64, begin: i64, end: i6
     let drp = DRP[r.usize(..DRP.len())];
     let created_ms = ms(&mut r);
     let io_date_ms = ms(&mut r);
+    let wh_id = shape.int(wh_id);
     let build = |status: &str, remark: &str, modified: i64, modified_ms: Option<u32>| {
         json!({
             "io_id": io_id,
@@ -330,19 +380,49 @@ mod tests {
         assert_eq!(latest.len(), 300);
         assert_eq!(latest.keys().next(), Some(&10001));
         let mut eligible = 0;
+        let (mut strings, mut numbers) = (0, 0);
         for d in latest.values() {
             let items = d["items"].as_array().unwrap();
             for it in items {
                 assert!(ioi.insert(it["ioi_id"].as_i64().unwrap()), "ioi_id unique");
                 let sku = it["sku_id"].as_str().unwrap();
                 assert!(sku.starts_with("SKU-00") && sku.len() == 8);
-                assert!(it["qty"].is_i64() && it["sale_price"].is_number());
+                assert!(
+                    it["ioi_id"].is_i64() && it["io_id"].is_i64(),
+                    "ids are numbers"
+                );
+                let qty = match &it["qty"] {
+                    Value::String(t) => t.parse::<i64>().ok(),
+                    v => v.as_i64(),
+                };
+                assert!(qty.is_some_and(|q| q > 0), "{it}");
+                for k in ["cost_price", "cost_amount", "sale_price", "sale_amount"] {
+                    match &it[k] {
+                        Value::String(t) => {
+                            let (_, decimals) = t.split_once('.').expect("two decimals");
+                            assert_eq!(decimals.len(), 2, "{k}: {t}");
+                            assert!(t.parse::<f64>().is_ok(), "{k}: {t}");
+                            strings += 1;
+                        }
+                        v => {
+                            assert!(v.is_f64(), "{k}: {v}");
+                            numbers += 1;
+                        }
+                    }
+                }
             }
             if d["type"] == "其它进仓" && d["status"] == "Confirmed" && !items.is_empty() {
                 eligible += 1;
             }
         }
         assert!(eligible * 100 >= 60 * 300, "{eligible} eligible of 300");
+        // Numbers come both ways, as the documentation types them and as the samples show.
+        let all = strings + numbers;
+        assert!(
+            strings * 4 >= all && numbers * 4 >= all,
+            "{strings} strings, {numbers} numbers"
+        );
+        assert!(a.shops.iter().all(|s| s["shop_id"].is_i64()));
         assert!(ioi.contains(&20001));
         assert!(a.versions.len() > 300, "some documents have later versions");
     }
