@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if !matches!(subcommand().as_deref(), Some("run" | "sim")) {
+        ferry::process::default_sigpipe();
+    }
     match run() {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -10,6 +13,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command word (`--config PATH` may come before it).
+fn subcommand() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--config" {
+            args.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
 }
 
 fn run() -> anyhow::Result<u8> {

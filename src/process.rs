@@ -83,6 +83,17 @@ mod jemalloc {
     static GLOBAL: Allocator = Allocator;
 }
 
+/// Lets a broken pipe end the process quietly, as it does any Unix command: Rust ignores
+/// SIGPIPE, so `ferry dlq list | head` would otherwise fail writing (or panic in `println!`).
+/// Only for the short commands: a `ferry run` must not die because its console went away.
+pub fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called at start-up, before any thread exists; restores the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// A named place where a crash test wants to kill ferry: with `FERRY_PAUSE_AT=<name>` in the
 /// environment, the process says so on stderr and waits there (at most a minute) so the test
 /// can kill it at exactly that point. Without the variable this is one comparison.
