@@ -189,3 +189,37 @@ fn odd_inputs_give_clear_errors_and_never_panic() {
         }
     }
 }
+
+/// `ferry preview … | head -1`: the reader goes away after one line; ferry ends quietly.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_goes_away_ends_preview_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_input(dir.path(), "many.json", &return_with_lines(3000));
+    let mut child = Command::new(ferry_bin())
+        .arg("--config")
+        .arg(shipped_config())
+        .args(["preview", "--scheme", "offline-returns", "--input"])
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferry");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first line");
+    drop(stdout);
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child.wait().expect("wait");
+    assert!(first.contains("FBillNo"), "{first}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+    assert!(status.code().is_none_or(|c| c == 0), "{status:?}");
+}
