@@ -62,9 +62,9 @@ pub struct Body {
 }
 
 impl Body {
-    /// Parses the body as JSON within the memory budget of its limit.
-    pub fn json(&self) -> Result<Value, JsonError> {
-        parse_json(&self.bytes, (self.limit_mb.max(1) as usize) << 20)
+    /// The size limit it was read within, in bytes (what [`parse_json`] takes).
+    pub fn limit(&self) -> usize {
+        (self.limit_mb.max(1) as usize) << 20
     }
 }
 

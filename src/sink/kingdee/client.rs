@@ -235,7 +235,7 @@ impl Client {
 
     /// What a reply means (the body is parsed within its memory budget).
     fn classify(&self, status: u16, body: &Body, op: Op) -> Reply {
-        let limit = (body.limit_mb.max(1) as usize) << 20;
+        let limit = body.limit();
         match std::str::from_utf8(&body.bytes) {
             Ok(text) => classify_reply_within(status, text, op, limit),
             // Not UTF-8, so not Kingdee's JSON: classified on its start (never copied whole).

@@ -377,7 +377,7 @@ impl Client {
             p.push(("sign", sig));
             let retry = match self.send(path, &p).await {
                 Ok((status, body)) if (200..300).contains(&status) => {
-                    match parse::envelope_within(&body.bytes, body.limit_mb) {
+                    match parse::envelope_within(&body.bytes, body.limit()) {
                         Ok(env) => match env.code {
                             180 if !resigned => {
                                 tracing::warn!(%call, "Jushuitan refused the timestamp (180); re-signing");

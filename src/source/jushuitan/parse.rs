@@ -67,16 +67,15 @@ pub fn excerpt(body: &[u8]) -> String {
 /// Parses the envelope of any answer (within the default size limit's memory budget).
 #[cfg(test)]
 pub fn envelope(body: &[u8]) -> Result<Envelope, String> {
-    envelope_within(body, crate::http::DEFAULT_MAX_RESPONSE_MB)
+    envelope_within(body, (crate::http::DEFAULT_MAX_RESPONSE_MB as usize) << 20)
 }
 
-/// Parses the envelope of an answer whose size limit is `limit_mb`.
-pub fn envelope_within(body: &[u8], limit_mb: u32) -> Result<Envelope, String> {
-    let root =
-        crate::http::parse_json(body, (limit_mb.max(1) as usize) << 20).map_err(|e| match e {
-            crate::http::JsonError::Syntax(e) => format!("not JSON ({e}): {:?}", excerpt(body)),
-            too_many => too_many.to_string(),
-        })?;
+/// Parses the envelope of an answer whose size limit is `limit` bytes.
+pub fn envelope_within(body: &[u8], limit: usize) -> Result<Envelope, String> {
+    let root = crate::http::parse_json(body, limit).map_err(|e| match e {
+        crate::http::JsonError::Syntax(e) => format!("not JSON ({e}): {:?}", excerpt(body)),
+        too_big => too_big.to_string(),
+    })?;
     let Value::Object(mut obj) = root else {
         return Err(format!("not a JSON object: {:?}", excerpt(body)));
     };
