@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::config::{self, Scheme};
 use crate::mapping::MapOutcome;
-use crate::source::jushuitan::as_i64;
+use crate::source::jushuitan::{as_i64, json_kind as kind};
 
 /// Prints the preview; `Ok(true)` when every document mapped or was filtered.
 pub fn preview(
@@ -142,17 +142,6 @@ fn printable(text: &str) -> String {
         format!("{t}…")
     } else {
         t
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

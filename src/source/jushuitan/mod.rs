@@ -20,7 +20,7 @@ use crate::secret::Secret;
 pub use client::{api_path, Client};
 pub use error::{Call, SourceError};
 pub use limiter::Limiter;
-pub use parse::{as_bool, as_i64};
+pub use parse::{as_bool, as_i64, kind as json_kind};
 pub use sign::{form_encode, sign};
 pub use tokens::{fingerprint, MemoryTokens, TokenProblem, TokenStore, Tokens};
 

@@ -100,7 +100,8 @@ pub fn envelope_within(body: &[u8], limit: usize) -> Result<Envelope, String> {
     Ok(Envelope { code, msg, data })
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, in words ("a list", "null"...), for error messages.
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
