@@ -242,14 +242,16 @@ impl<'de> Visitor<'de> for Build<'_> {
     }
 }
 
-/// At most `max` characters of `s`, control characters replaced, for error messages.
+/// Text from outside as one short, printable line: trimmed, control characters replaced, at
+/// most `max` characters (then `…`).
 pub fn printable(s: &str, max: usize) -> String {
+    let s = s.trim();
     let mut out: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max)
         .collect();
-    if s.chars().count() > max {
+    if s.chars().nth(max).is_some() {
         out.push('…');
     }
     out

@@ -98,9 +98,11 @@ fn documents(v: Value, s: &Scheme) -> Result<Vec<Value>, String> {
             Some(0) => {}
             Some(n) => {
                 let msg = match m.get("msg") {
-                    Some(Value::String(t)) if !t.trim().is_empty() => format!(": {}", printable(t)),
+                    Some(Value::String(t)) if !t.trim().is_empty() => {
+                        format!(": {}", crate::http::printable(t, 300))
+                    }
                     Some(Value::Null | Value::String(_)) | None => String::new(),
-                    Some(other) => format!(": {}", printable(&other.to_string())),
+                    Some(other) => format!(": {}", crate::http::printable(&other.to_string(), 300)),
                 };
                 return Err(format!(
                     "Jushuitan answered code {n}{msg} (an error answer, not documents)"
@@ -127,21 +129,6 @@ fn documents(v: Value, s: &Scheme) -> Result<Vec<Value>, String> {
             "`{list_key}` (the list of documents) is {}, not a list",
             kind(&other)
         )),
-    }
-}
-
-/// A message from outside as one short, printable line.
-fn printable(text: &str) -> String {
-    let t: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect();
-    if t.chars().count() < text.trim().chars().count() {
-        format!("{t}…")
-    } else {
-        t
     }
 }
 

@@ -29,6 +29,16 @@ fn via_proxy(t: &mut toml::Table, proxy: &Proxy) {
     set(t, "jushuitan", "base_url", string(&proxy.url));
 }
 
+/// The Kingdee side of a config goes through `proxy`.
+fn kingdee_via(t: &mut toml::Table, proxy: &Proxy) {
+    set(
+        t,
+        "kingdee",
+        "base_url",
+        string(&format!("{}/k3cloud/", proxy.url)),
+    );
+}
+
 fn json_answer(body: &str) -> Action {
     Action::Respond {
         status: "200 OK",
@@ -245,12 +255,7 @@ fn redirects_are_never_followed_and_carry_nothing_away() {
     let kd = redirect(sims.kingdee.base_url(), kd_on.clone(), trap.url.clone());
     let config = write_config(dir.path(), &sims, |t| {
         via_proxy(t, &jst);
-        set(
-            t,
-            "kingdee",
-            "base_url",
-            string(&format!("{}/k3cloud/", kd.url)),
-        );
+        kingdee_via(t, &kd);
         // A session login: its body carries the password.
         set(t, "kingdee", "auth", string("password"));
         set(t, "kingdee", "password", string(sims.kingdee.password()));
@@ -406,12 +411,7 @@ fn huge_answers_are_refused_and_memory_stays_bounded() {
     };
     let config = write_config(dir.path(), &sims, |t| {
         via_proxy(t, &jst);
-        set(
-            t,
-            "kingdee",
-            "base_url",
-            string(&format!("{}/k3cloud/", kd.url)),
-        );
+        kingdee_via(t, &kd);
     });
     let cases: [(usize, &[&str], &str); 6] = [
         (1, &["--scheme", RETURNS], "larger than the 32 MB limit"),

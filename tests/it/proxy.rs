@@ -23,36 +23,11 @@ pub struct Seen {
 impl Seen {
     /// A field of a form-urlencoded body (decoded), e.g. `biz`.
     pub fn form(&self, key: &str) -> Option<String> {
-        let text = String::from_utf8_lossy(&self.body);
-        text.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k == key).then(|| decode(v))
-        })
+        ferry::sim::form::decode_form(&self.body)
+            .ok()?
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
     }
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What to do with a request.

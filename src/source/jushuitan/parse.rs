@@ -47,21 +47,10 @@ pub fn as_bool(v: &Value) -> Option<bool> {
     }
 }
 
-/// A short, printable excerpt of a body for error messages.
+/// A short, printable excerpt of a body for error messages. Only the start is looked at: the
+/// body may be many megabytes, and invalid UTF-8 would be copied whole.
 pub fn excerpt(body: &[u8]) -> String {
-    // Only the start is looked at: the body may be many megabytes, and invalid UTF-8 would be
-    // copied whole.
-    let s = String::from_utf8_lossy(&body[..body.len().min(1024)]);
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(160)
-        .collect();
-    if body.len() > s.len() {
-        format!("{}…", s.trim())
-    } else {
-        s.trim().to_string()
-    }
+    crate::http::printable(&String::from_utf8_lossy(&body[..body.len().min(1024)]), 160)
 }
 
 /// Parses the envelope of any answer (within the default size limit's memory budget).
