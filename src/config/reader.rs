@@ -197,6 +197,25 @@ impl<'n> Table<'n> {
     }
 
     /// A string with `${VAR}` references expanded; an unset variable is an error.
+    /// A table given as free JSON (fixed parameters, save options); absent is an empty one.
+    pub fn json_table(
+        &mut self,
+        ctx: &mut Ctx,
+        key: &'static str,
+        what: &str,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let Some(e) = self.get(key) else {
+            return Some(serde_json::Map::new());
+        };
+        match e.value.to_json() {
+            serde_json::Value::Object(m) => Some(m),
+            _ => {
+                ctx.err(&e.value.span, &self.field(key), format!("expected {what}"));
+                None
+            }
+        }
+    }
+
     pub fn string(&mut self, ctx: &mut Ctx, key: &'static str) -> Option<String> {
         let e = self.get(key)?;
         let s = match &e.value.kind {

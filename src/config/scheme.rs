@@ -266,20 +266,7 @@ fn target(ctx: &mut Ctx, mut s: Table) -> Option<TargetSpec> {
         );
     }
     let batch_size = s.int(ctx, "batch_size", 1, 1000).map_or(50, |v| v as usize);
-    let options = match s.get("options") {
-        Some(e) => match e.value.to_json() {
-            serde_json::Value::Object(m) => Some(m),
-            _ => {
-                ctx.err(
-                    &e.value.span,
-                    "target.options",
-                    "expected a table of save options",
-                );
-                None
-            }
-        },
-        None => Some(serde_json::Map::new()),
-    };
+    let options = s.json_table(ctx, "options", "a table of save options");
     let identity_field = s
         .string(ctx, "identity_field")
         .unwrap_or_else(|| "FBillNo".into());

@@ -22,20 +22,7 @@ pub(super) fn source(ctx: &mut Ctx, mut s: Table, caps: &PageCaps) -> Option<Sou
         Some(a) => api_cap(ctx, &mut s, a, caps),
         None => Cap::Unchecked,
     };
-    let params = match s.get("params") {
-        Some(e) => match e.value.to_json() {
-            serde_json::Value::Object(m) => Some(m),
-            _ => {
-                ctx.err(
-                    &e.value.span,
-                    "source.params",
-                    "expected a table of fixed parameters",
-                );
-                None
-            }
-        },
-        None => Some(serde_json::Map::new()),
-    };
+    let params = s.json_table(ctx, "params", "a table of fixed parameters");
     // Whether each key is written decides the "goes with" errors; whether its value is good is
     // reported by its own getter.
     let window_given = s.has("window");
