@@ -15,4 +15,5 @@ pub mod sim;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod telemetry;
 pub mod time;

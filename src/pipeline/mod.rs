@@ -84,6 +84,8 @@ pub struct Shared {
     pub kd: kingdee::Client,
     pub stats: Stats,
     pub progress: progress::Progress,
+    /// Typed events: log lines, alerts, the console's live view.
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 impl Shared {
@@ -158,6 +160,7 @@ pub async fn run(
         kd,
         stats,
         progress,
+        telemetry: crate::telemetry::Telemetry::new(),
     });
 
     let snapshots = {
