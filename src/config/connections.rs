@@ -18,6 +18,9 @@ pub const DEFAULT_CAPS: &[(&str, u32)] = &[("other.inout.query", 50), ("shops.qu
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 
+/// Daily log files kept by default (`[log] keep_days`).
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
+
 /// An optional section: absent → an empty table at no position.
 fn section<'n>(ctx: &mut Ctx, root: &mut Table<'n>, key: &'static str) -> Option<Table<'n>> {
     root.table(ctx, key)
@@ -30,7 +33,11 @@ pub(super) fn log(
 ) -> Option<LogConfig> {
     let mut dir = "logs".to_string();
     let mut level = "info".to_string();
+    let mut keep_days = DEFAULT_KEEP_DAYS;
     if let Some(mut t) = section(ctx, root, "log") {
+        keep_days = t
+            .int(ctx, "keep_days", 1, 3650)
+            .map_or(keep_days, |v| v as u32);
         if let Some(d) = t.string(ctx, "dir") {
             dir = d;
         }
@@ -57,6 +64,7 @@ pub(super) fn log(
     Some(LogConfig {
         dir: resolve(&dir),
         level,
+        keep_days,
     })
 }
 

@@ -11,6 +11,7 @@ mod mapping_toml;
 pub(crate) mod reader;
 mod scheme;
 mod source;
+mod store_section;
 mod suggest;
 pub mod tree;
 
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use reader::Secrets;
+pub use store_section::StoreConfig;
 
 use crate::mapping::Mapper;
 use crate::secret::Secret;
@@ -38,6 +40,8 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub pipeline: PipelineConfig,
     pub log: LogConfig,
+    /// `[store]`: upkeep of the store.
+    pub store: StoreConfig,
     pub schemes: Vec<Scheme>,
 }
 
@@ -146,6 +150,8 @@ pub struct LogConfig {
     pub dir: PathBuf,
     /// `error`, `warn`, `info`, `debug`, `trace` (or a tracing filter directive).
     pub level: String,
+    /// How many daily log files are kept (today's included); older ones are deleted.
+    pub keep_days: u32,
 }
 
 /// One sync job (方案).
@@ -337,6 +343,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let (jushuitan, page_caps) = connections::jushuitan(ctx, &mut t, sim_on);
     let kingdee = connections::kingdee(ctx, &mut t, sim_on, &resolve);
     let pipeline = connections::pipeline(ctx, &mut t);
+    let store = store_section::store(ctx, &mut t);
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
@@ -349,6 +356,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         simulator: simulator?,
         pipeline: pipeline?,
         log: log?,
+        store: store?,
         schemes,
     })
 }
