@@ -27,6 +27,9 @@ pub enum StoreError {
     NotFound(u64),
     #[error("outbox entry {id}: cannot go from {from} to {to}")]
     InvalidTransition { id: u64, from: String, to: String },
+    /// A backup could not be written (the folder is taken, unwritable...).
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("outbox entry {id}: line key {line_key} already belongs to document {other_source_key} (entry {other_id})")]
     LineKeyConflict {
         id: u64,

@@ -9,8 +9,11 @@
 //! reads nothing but sled's own recovery.
 //!
 //! Calls block on disk I/O (a flush is an fsync): async callers use `spawn_blocking`. Concurrent
-//! writers are serialized; flushes of concurrent callers are shared by sled.
+//! writers are serialized (one write lock, which `backup` holds to copy one moment of the
+//! store); flushes of concurrent callers are shared by sled. Upkeep (`prune_delivered`) strips
+//! delivered entries past their retention of model and trace, keeping what dedupe consults.
 
+mod backup;
 mod check;
 mod codec;
 mod error;
@@ -22,6 +25,7 @@ mod tests;
 mod transitions;
 mod tx;
 mod types;
+mod upkeep;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,11 +34,13 @@ use parking_lot::Mutex;
 use sled::transaction::TransactionalTree;
 use sled::Transactional;
 
+pub use backup::BackupReport;
 pub use check::Problems;
 pub use codec::{Layout, LineBuckets, STORE_FORMAT, VERSION};
 pub use error::StoreError;
 pub use tx::TRACE_KEEP;
 pub use types::*;
+pub use upkeep::{PruneStep, PRUNE_CHUNK};
 
 use codec::{decode, pair, prefix};
 use tx::{Counter, Tx, TxResult, TX_TREES};
@@ -51,6 +57,8 @@ struct Inner {
     trees: Vec<sled::Tree>,
     checkpoints: sled::Tree,
     meta: sled::Tree,
+    /// Held by every write (transactions, checkpoints, metadata), so a backup that holds it
+    /// copies one moment of the store.
     write: Mutex<()>,
     /// The store has records in an older ferry's layout (see `Tx::legacy`).
     legacy: bool,
@@ -452,9 +460,12 @@ impl Store {
 
     /// Set (and flush) the checkpoint of a scheme.
     pub fn set_checkpoint(&self, scheme: &str, at: i64) -> Result<(), StoreError> {
-        self.inner
-            .checkpoints
-            .insert(scheme.as_bytes(), &at.to_be_bytes())?;
+        {
+            let _w = self.inner.write.lock();
+            self.inner
+                .checkpoints
+                .insert(scheme.as_bytes(), &at.to_be_bytes())?;
+        }
         self.flush()
     }
 
@@ -465,13 +476,19 @@ impl Store {
 
     /// Store (and flush) small metadata.
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.inner.meta.insert(key.as_bytes(), value)?;
+        {
+            let _w = self.inner.write.lock();
+            self.inner.meta.insert(key.as_bytes(), value)?;
+        }
         self.flush()
     }
 
     /// Remove (and flush) small metadata.
     pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.meta.remove(key.as_bytes())?;
+        {
+            let _w = self.inner.write.lock();
+            self.inner.meta.remove(key.as_bytes())?;
+        }
         self.flush()
     }
 

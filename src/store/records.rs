@@ -364,6 +364,24 @@ impl Tx<'_> {
         })
     }
 
+    /// Forgets the trace of a (scheme, source key), keeping its entry and fingerprint (store
+    /// upkeep). Events an older ferry wrote one per record (`trace`) go as well.
+    pub(super) fn clear_trace(&self, scheme: &str, source_key: &str) -> TxResult<()> {
+        let mut key = pair(scheme, source_key);
+        if self.with_doc(&key, false, |d| !d.events.is_empty())? {
+            self.with_doc(&key, true, |d| d.events.clear())?;
+        }
+        if self.legacy {
+            key.push(0);
+            for slot in 0..TRACE_KEEP as u8 {
+                key.push(slot);
+                self.t[TRACE].remove(key.as_slice())?;
+                key.pop();
+            }
+        }
+        Ok(())
+    }
+
     /// The latest trace event of a (scheme, source key), to avoid repeating the same event.
     pub fn last_trace(&self, scheme: &str, source_key: &str) -> TxResult<Option<TraceKind>> {
         let head_key = pair(scheme, source_key);

@@ -3,6 +3,7 @@
 use super::*;
 
 mod format;
+mod upkeep;
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@
 mod crash;
 mod model;
 mod perf;
+mod upkeep;
 
 pub(super) use std::collections::{BTreeMap, HashMap, HashSet};
 
