@@ -150,6 +150,7 @@ fn empty(config: &Config) -> Snapshot {
         dead_letters: Vec::new(),
         dead_total: 0,
         jushuitan_token_problem: None,
+        store_bytes: 0,
     }
 }
 
@@ -187,6 +188,9 @@ fn table(snap: &Snapshot) -> String {
             r.changed_after_delivery,
         );
     }
+    if snap.store_bytes > 0 {
+        let _ = writeln!(out, "\n{}", disk_usage(snap.store_bytes));
+    }
     if snap.dead_total > 0 {
         let _ = writeln!(
             out,
@@ -202,6 +206,14 @@ fn table(snap: &Snapshot) -> String {
         }
     }
     out
+}
+
+/// The store's size in plain words, in MB.
+fn disk_usage(bytes: u64) -> String {
+    format!(
+        "the store takes {:.1} MB on disk (`ferry backup PATH` copies it)",
+        bytes as f64 / 1e6
+    )
 }
 
 pub fn dead_reason(e: &crate::store::OutboxEntry) -> String {

@@ -13,6 +13,7 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod stats;
 pub mod tokens;
+pub mod upkeep;
 pub mod window;
 pub mod writer;
 
@@ -173,6 +174,8 @@ pub async fn run(
         })
     };
 
+    let upkeep = upkeep::start(&shared, options.once);
+
     let mailbox = shared.config.pipeline.mailbox.max(1);
     let writer = {
         let shared = shared.clone();
@@ -244,6 +247,7 @@ pub async fn run(
 
     // Let the Writer finish (or leave InFlight, to be reconciled next start) its current batch.
     let _ = writer.send(writer::Shutdown).await;
+    upkeep.stop().await;
     let store = shared.store.clone();
     let _ = blocking(&store, |s| s.flush()).await;
     shared.progress.finish();

@@ -44,6 +44,9 @@ pub struct Snapshot {
     /// Jushuitan refuses ferry's tokens and a person must authorize the app again.
     #[serde(default)]
     pub jushuitan_token_problem: Option<crate::source::jushuitan::TokenProblem>,
+    /// Bytes the store takes on disk (0: no store yet).
+    #[serde(default)]
+    pub store_bytes: u64,
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -99,6 +102,7 @@ pub fn collect(
         dead_letters,
         dead_total,
         jushuitan_token_problem: super::tokens::token_problem(store),
+        store_bytes: store.size_on_disk()?,
     })
 }
 
