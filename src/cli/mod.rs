@@ -1,8 +1,9 @@
-//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace>`.
+//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|backup>`.
 //!
 //! One type per command; each command is a function of the parsed arguments that returns the
 //! process exit code. `main.rs` only turns a [`CliError`] into a message.
 
+pub mod backup;
 pub mod check;
 pub mod dlq;
 pub mod logging;
@@ -83,6 +84,8 @@ pub enum Command {
     Dlq(dlq::DlqArgs),
     /// What happened to one source document (fetched, mapped, sent, delivered...).
     Trace(status::TraceArgs),
+    /// Write a consistent copy of the store into a new folder (restore: README).
+    Backup(backup::BackupArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -119,5 +122,6 @@ where
         Command::Sim(args) => sim::sim(&cli.config, args),
         Command::Dlq(args) => dlq::dlq(&cli.config, args),
         Command::Trace(args) => status::trace(&cli.config, args),
+        Command::Backup(args) => backup::backup(&cli.config, args),
     }
 }
