@@ -247,7 +247,7 @@ pub async fn run(
 
     // Let the Writer finish (or leave InFlight, to be reconciled next start) its current batch.
     let _ = writer.send(writer::Shutdown).await;
-    upkeep.stop().await;
+    upkeep.stop(errors.is_empty()).await;
     let store = shared.store.clone();
     let _ = blocking(&store, |s| s.flush()).await;
     shared.progress.finish();

@@ -44,10 +44,11 @@ pub fn start(shared: &Arc<Shared>, once: bool) -> Upkeep {
 }
 
 impl Upkeep {
-    /// A `run --once` waits for its pass to finish; otherwise the pass in hand stops after its
-    /// current step (one short transaction) and no other starts.
-    pub async fn stop(self) {
-        if self.once {
+    /// With `finish` (a `run --once` that was not interrupted) waits for the pass to finish;
+    /// otherwise the pass in hand stops after its current step (one short transaction) and no
+    /// other starts.
+    pub async fn stop(self, finish: bool) {
+        if self.once && finish {
             let _ = self.handle.await;
         } else {
             self.stop.store(true, Ordering::Relaxed);
