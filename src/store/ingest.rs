@@ -148,7 +148,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            Delivery::InFlight { .. } | Delivery::Delivered { .. } => {
+            Delivery::InFlight { .. } | Delivery::Delivered { .. } | Delivery::Dropped { .. } => {
                 r.changed_after_delivery += 1;
                 e.changed_after_delivery = true;
                 let notice = match self.on_change {
@@ -263,7 +263,7 @@ impl Ctx<'_> {
                 tx.set_by_key(self.scheme, key, id, NO_FINGERPRINT)
             }
             // Already sent: the failure does not change what Kingdee has; keep it visible.
-            Delivery::InFlight { .. } | Delivery::Delivered { .. } => {
+            Delivery::InFlight { .. } | Delivery::Delivered { .. } | Delivery::Dropped { .. } => {
                 tx.trace_once(self.scheme, key, Some(id), kind)
             }
         }
