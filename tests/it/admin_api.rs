@@ -278,6 +278,31 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
             .all(|i| i["id"].as_u64() != Some(oid)));
     }
 
+    // The CLI on the same machine goes through the API while ferry runs.
+    let cli = |args: &[&str]| {
+        let out = Command::new(ferry_bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("FERRY_ADMIN_TOKEN", TOKEN)
+            .output()
+            .expect("ferry");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + String::from_utf8_lossy(&out.stderr).as_ref();
+        (out.status.code(), text)
+    };
+    let (code, text) = cli(&["trace", "--scheme", "offline-returns", &key]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&identity) && text.contains("replayed"),
+        "{text}"
+    );
+    let (code, text) = cli(&["dlq", "list", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let listed: Value = serde_json::from_str(text.trim()).expect("dlq list --json");
+    let api_total = get_json(&format!("{url}/api/dlq"))["total"].as_u64();
+    assert_eq!(listed.as_array().map(|a| a.len() as u64), api_total);
+
     // "Run this scheme now".
     let (code, body) = post(
         &format!("{url}/api/schemes/shops-to-stocks/run"),
@@ -297,10 +322,12 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
 fn check_refuses_an_admin_listen_beyond_this_machine_without_a_token() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = std::fs::read_to_string(shipped_config()).expect("shipped");
-    let open = text.replace(
-        "[pipeline]",
-        "[admin]\nlisten = \"0.0.0.0:8765\"\n\n[pipeline]",
+    let open = text.replacen(
+        "listen = \"127.0.0.1:8765\"",
+        "listen = \"0.0.0.0:8765\"",
+        1,
     );
+    assert_ne!(open, text, "the shipped config names [admin] listen");
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, &open).expect("write");
     let out = ferry(&cfg, &["check"]);
