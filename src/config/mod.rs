@@ -5,6 +5,7 @@
 //! service starts in System32). Any setting string may be written `${ENV_VAR}`; secrets become
 //! [`Secret`] and never print. Mapping expressions are compiled here, once.
 
+pub mod admin;
 mod connections;
 pub mod error;
 mod mapping_toml;
@@ -42,6 +43,7 @@ pub struct Config {
     pub log: LogConfig,
     /// `[store]`: upkeep of the store.
     pub store: StoreConfig,
+    pub admin: admin::AdminConfig,
     pub schemes: Vec<Scheme>,
 }
 
@@ -344,6 +346,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let kingdee = connections::kingdee(ctx, &mut t, sim_on, &resolve);
     let pipeline = connections::pipeline(ctx, &mut t);
     let store = store_section::store(ctx, &mut t);
+    let admin = admin::admin(ctx, &mut t);
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
@@ -357,6 +360,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         pipeline: pipeline?,
         log: log?,
         store: store?,
+        admin: admin?,
         schemes,
     })
 }

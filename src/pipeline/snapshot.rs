@@ -47,6 +47,9 @@ pub struct Snapshot {
     /// Bytes the store takes on disk (0: no store yet).
     #[serde(default)]
     pub store_bytes: u64,
+    /// Where the running ferry's admin API listens (`ferry status` goes through it).
+    #[serde(default)]
+    pub admin_url: Option<String>,
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -103,13 +106,15 @@ pub fn collect(
         dead_total,
         jushuitan_token_problem: super::tokens::token_problem(store),
         store_bytes: store.size_on_disk()?,
+        admin_url: None,
     })
 }
 
 /// Writes the snapshot atomically (temp file + rename).
 pub async fn write(shared: &Shared) -> Result<(), PipelineError> {
     let config = shared.config.clone();
-    let snap = blocking(&shared.store, move |s| collect(&config, s, 20)).await?;
+    let mut snap = blocking(&shared.store, move |s| collect(&config, s, 20)).await?;
+    snap.admin_url = shared.admin_url.get().cloned();
     let path = path(&shared.config.data_dir);
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();

@@ -33,6 +33,7 @@ pub(super) enum St {
     Retry,
     Delivered,
     Dead,
+    Dropped,
 }
 
 pub(super) fn st(d: &Delivery) -> St {
@@ -42,6 +43,7 @@ pub(super) fn st(d: &Delivery) -> St {
         Delivery::Retry { .. } => St::Retry,
         Delivery::Delivered { .. } => St::Delivered,
         Delivery::Dead { .. } => St::Dead,
+        Delivery::Dropped { .. } => St::Dropped,
     }
 }
 
