@@ -64,6 +64,8 @@ struct Inner {
     legacy: bool,
     /// How this store groups records under keys (from its `store_format`).
     layout: Layout,
+    /// The folder the store is in.
+    dir: std::path::PathBuf,
 }
 
 const META_FORMAT: &[u8] = b"\0store_format";
@@ -151,6 +153,7 @@ impl Store {
                 write: Mutex::new(()),
                 legacy,
                 layout,
+                dir: dir.to_path_buf(),
             }),
         };
         Ok(store)

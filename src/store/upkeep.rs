@@ -77,6 +77,7 @@ impl Store {
                     continue;
                 }
                 tx.set_packed_model(id, None)?;
+                tx.set_source(id, None)?;
                 tx.clear_trace(&e.scheme, &e.source_key)?;
                 n += 1;
             }
@@ -144,8 +145,9 @@ impl Store {
         Ok((found, scanned, None))
     }
 
-    /// Bytes the store's files take on disk.
+    /// Bytes the store's folder takes on disk (every file sled keeps there, as a file manager
+    /// adds them up).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()?)
+        Ok(super::dir_size(&self.inner.dir))
     }
 }

@@ -63,6 +63,7 @@ fn pruned_delivered_entries_lose_model_and_trace_and_keep_their_dedupe() {
         vec![Ingest::Failed {
             source_key: "21".into(),
             error: "lookup warehouse: no key X".into(),
+            source: br#"{"io_id":21}"#.to_vec(),
         }],
         OnChange::Record,
     )
@@ -88,6 +89,8 @@ fn pruned_delivered_entries_lose_model_and_trace_and_keep_their_dedupe() {
     let pending = s.find(S, "20").unwrap().unwrap();
     assert!(!pending.model.is_empty() && !s.trace(S, "20").unwrap().is_empty());
     assert!(!s.trace(S, "21").unwrap().is_empty());
+    let failed = s.find(S, "21").unwrap().unwrap().id;
+    assert!(s.source_of(failed).unwrap().is_some(), "a dead letter keeps its source");
     assert_eq!(s.counts(S).unwrap(), before_counts);
     // A second pass finds nothing left to do.
     assert_eq!(prune_all(&s, later(), 100).0, 0);
