@@ -62,7 +62,7 @@ impl Store {
         };
         std::fs::create_dir_all(dest)
             .map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", dest.display())))?;
-        let r = self.copy_into(dest);
+        let r = self.outside(dest).and_then(|()| self.copy_into(dest));
         if r.is_err() {
             // Leave nothing that looks like a store behind.
             let _ = std::fs::remove_dir_all(dest);
@@ -71,6 +71,21 @@ impl Store {
             }
         }
         r
+    }
+
+    /// A copy inside the store's own folder would be counted (and restored) with it.
+    fn outside(&self, dest: &Path) -> Result<(), StoreError> {
+        let (Ok(d), Ok(store)) = (dest.canonicalize(), self.inner.dir.canonicalize()) else {
+            return Ok(());
+        };
+        if d.starts_with(&store) {
+            return Err(StoreError::Backup(format!(
+                "{} is inside the store's own folder {}; name a folder outside it",
+                dest.display(),
+                store.display()
+            )));
+        }
+        Ok(())
     }
 
     fn copy_into(&self, dest: &Path) -> Result<BackupReport, StoreError> {

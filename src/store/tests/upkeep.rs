@@ -90,7 +90,10 @@ fn pruned_delivered_entries_lose_model_and_trace_and_keep_their_dedupe() {
     assert!(!pending.model.is_empty() && !s.trace(S, "20").unwrap().is_empty());
     assert!(!s.trace(S, "21").unwrap().is_empty());
     let failed = s.find(S, "21").unwrap().unwrap().id;
-    assert!(s.source_of(failed).unwrap().is_some(), "a dead letter keeps its source");
+    assert!(
+        s.source_of(failed).unwrap().is_some(),
+        "a dead letter keeps its source"
+    );
     assert_eq!(s.counts(S).unwrap(), before_counts);
     // A second pass finds nothing left to do.
     assert_eq!(prune_all(&s, later(), 100).0, 0);
@@ -190,7 +193,8 @@ fn a_backup_opens_as_the_same_store_and_never_reuses_an_id() {
     s.set_checkpoint(S, 1_700_000_000).unwrap();
     s.meta_put("token", b"t1").unwrap();
     let batch = s.next_batch_id().unwrap();
-    let dest = d.path().join("backup");
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("backup");
     let report = s.backup(&dest).unwrap();
     assert_eq!(report.path, dest);
     assert!(report.bytes > 0 && report.records > 0, "{report:?}");
@@ -214,7 +218,16 @@ fn a_backup_opens_as_the_same_store_and_never_reuses_an_id() {
 fn a_backup_needs_a_new_or_empty_folder() {
     let (d, s) = open();
     deliver_all(&s, &["1"]);
-    let taken = d.path().join("taken");
+    // Not into the store's own folder.
+    let inside = d.path().join("copy");
+    let err = s.backup(&inside).unwrap_err();
+    assert!(
+        err.to_string().contains("inside the store's own folder"),
+        "{err}"
+    );
+    assert!(!inside.exists());
+    let out = tempfile::tempdir().unwrap();
+    let taken = out.path().join("taken");
     std::fs::create_dir(&taken).unwrap();
     std::fs::write(taken.join("notes.txt"), "mine").unwrap();
     let err = s.backup(&taken).unwrap_err();
@@ -224,10 +237,10 @@ fn a_backup_needs_a_new_or_empty_folder() {
         std::fs::read_to_string(taken.join("notes.txt")).unwrap(),
         "mine"
     );
-    let file = d.path().join("file");
+    let file = out.path().join("file");
     std::fs::write(&file, "x").unwrap();
     assert!(s.backup(&file).is_err());
-    let empty = d.path().join("empty");
+    let empty = out.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     s.backup(&empty).unwrap();
     assert_eq!(Store::open(&empty).unwrap().counts(S).unwrap().delivered, 1);
@@ -238,7 +251,7 @@ fn a_backup_needs_a_new_or_empty_folder() {
 /// with entries, every page up to its checkpoint is in it whole).
 #[test]
 fn a_backup_of_a_store_being_written_is_consistent() {
-    let (d, s) = open();
+    let (_d, s) = open();
     // Enough records that copying them takes a while (each page below is a few milliseconds).
     for page in 0..10 {
         let items = (0..500)
@@ -286,9 +299,10 @@ fn a_backup_of_a_store_being_written_is_consistent() {
     while s.checkpoint(S).unwrap().unwrap_or(0) < 5 {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let out = tempfile::tempdir().unwrap();
     let mut copies = Vec::new();
     for n in 0..3 {
-        let dest = d.path().join(format!("copy{n}"));
+        let dest = out.path().join(format!("copy{n}"));
         s.backup(&dest).unwrap();
         copies.push(dest);
         std::thread::sleep(std::time::Duration::from_millis(30));
