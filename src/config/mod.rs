@@ -5,6 +5,7 @@
 //! service starts in System32). Any setting string may be written `${ENV_VAR}`; secrets become
 //! [`Secret`] and never print. Mapping expressions are compiled here, once.
 
+pub mod alerts;
 mod connections;
 pub mod error;
 mod mapping_toml;
@@ -39,6 +40,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub log: LogConfig,
     pub schemes: Vec<Scheme>,
+    /// `[[alert]]` entries (none when absent).
+    pub alerts: Vec<alerts::Alert>,
 }
 
 impl Config {
@@ -340,6 +343,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
+    let alerts = alerts::alerts(ctx, &mut t);
     t.finish(ctx);
     Some(Config {
         file: ctx.file.to_path_buf(),
@@ -350,5 +354,6 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         pipeline: pipeline?,
         log: log?,
         schemes,
+        alerts,
     })
 }
