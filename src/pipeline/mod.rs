@@ -5,6 +5,7 @@
 //! [`window`], delivery decisions in [`delivery`], fetching/mapping/writing in plain `*Core`
 //! structs that the actors lock and drive. Sled I/O always runs on the blocking pool.
 
+pub mod board;
 pub mod delivery;
 pub mod fetcher;
 pub mod mapper;
@@ -86,6 +87,8 @@ pub struct Shared {
     pub progress: progress::Progress,
     /// Typed events: log lines, alerts, the console's live view.
     pub telemetry: crate::telemetry::Telemetry,
+    /// Per scheme: running, last and next run, last error.
+    pub board: board::Board,
 }
 
 impl Shared {
@@ -144,7 +147,8 @@ pub async fn run(
         }
     }
     let stats = Stats::new(config.schemes.iter().map(|s| s.name.as_str()));
-    let token_store = Arc::new(tokens::StoreTokens::new(store.clone()));
+    let telemetry = crate::telemetry::Telemetry::new();
+    let token_store = Arc::new(tokens::StoreTokens::new(store.clone(), telemetry.clone()));
     let jst = jushuitan::Client::new(tokens::jushuitan_settings(&config), token_store)
         .map_err(|e| PipelineError::Sim(format!("Jushuitan client: {e}")))?;
     let kd = kingdee::Client::new(tokens::kingdee_settings(&config))
@@ -160,7 +164,8 @@ pub async fn run(
         kd,
         stats,
         progress,
-        telemetry: crate::telemetry::Telemetry::new(),
+        telemetry,
+        board: board::Board::default(),
     });
 
     let alerts = crate::alert::spawn(&shared.config, shared.telemetry.subscribe());
@@ -209,11 +214,17 @@ pub async fn run(
         let work = async {
             let mut errs = Vec::new();
             for (i, f) in &fetchers {
-                match f.send(fetcher::CatchUp).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => errs.push((*i, e.to_string())),
-                    Err(e) => errs.push((*i, format!("fetcher stopped: {e}"))),
+                let name = &shared.config.schemes[*i].name;
+                shared.board.started(name);
+                let result = match f.send(fetcher::CatchUp).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err((e.to_string(), scheduler::unreachable(&e))),
+                    Err(e) => Err((format!("fetcher stopped: {e}"), false)),
+                };
+                if let Err((e, _)) = &result {
+                    errs.push((*i, e.clone()));
                 }
+                shared.board.finished(&shared.telemetry, name, result);
             }
             let drain = writer
                 .send(writer::Drain {

@@ -173,6 +173,16 @@ pub struct IngestReport {
     pub line_key_conflicts: u32,
     pub filtered: u32,
     pub failed: u32,
+    /// Entries this ingest made Dead (or re-killed with a new reason): for alerts and the log.
+    pub dead_letters: Vec<DeadNote>,
+}
+
+/// An entry that just went to the dead letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadNote {
+    pub source_key: String,
+    pub identity: String,
+    pub error: String,
 }
 
 /// Per-scheme counts, maintained inside the same transactions as the entries.
