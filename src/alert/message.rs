@@ -10,7 +10,7 @@ use crate::telemetry::{Event, System};
 
 /// An item line is at most this many characters (Kingdee's messages are short; a hostile one
 /// is not allowed to fill the message).
-const LINE_CHARS: usize = 300;
+const LINE_CHARS: usize = 200;
 
 fn system_cn(s: System) -> &'static str {
     match s {
@@ -19,11 +19,16 @@ fn system_cn(s: System) -> &'static str {
     }
 }
 
+/// A period in whole seconds, as the text says it (at least 1).
+pub fn period_secs(d: Duration) -> u64 {
+    (d.as_secs_f64().round() as u64).max(1)
+}
+
 /// "5 分钟", "40 秒", "2 小时 5 分钟".
 pub fn period_text(d: Duration) -> String {
-    let s = d.as_secs_f64().round() as u64;
+    let s = period_secs(d);
     if s < 60 {
-        format!("{} 秒", s.max(1))
+        format!("{s} 秒")
     } else if s < 3600 {
         format!("{} 分钟", (s + 30) / 60)
     } else {
@@ -41,6 +46,13 @@ struct Section {
     heading: String,
     unit: &'static str,
     hint: Option<&'static str>,
+}
+
+/// A section with its item lines and how many events it counts.
+struct Filled {
+    section: Section,
+    lines: Vec<(String, u64)>,
+    count: u64,
 }
 
 fn section(g: &Group, period: &str) -> Section {
@@ -136,10 +148,14 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
         .map(|p| format!("过去 {} ", period_text(p)))
         .unwrap_or_default();
     let header = format!("【ferry 告警】主机 {}", printable(host, 64));
-    let sections: Vec<(Section, Vec<(String, u64)>, u64)> = d
+    let sections: Vec<Filled> = d
         .groups
         .iter()
-        .map(|g| (section(g, &period), lines(g), g.count))
+        .map(|g| Filled {
+            section: section(g, &period),
+            lines: lines(g),
+            count: g.count,
+        })
         .collect();
     let lost = (d.lost > 0).then(|| {
         format!(
@@ -154,18 +170,24 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
         + 1
         + sections
             .iter()
-            .map(|(s, _, count)| {
+            .map(|f| {
+                let s = &f.section;
                 s.heading.len()
                     + 1
                     + s.hint.map_or(0, |h| h.len() + 1)
-                    + rest_line(*count, s.unit).len()
+                    + rest_line(f.count, s.unit).len()
                     + 1
             })
             .sum::<usize>()
         + lost.as_ref().map_or(0, |l| l.len() + 1);
     let mut budget = max_bytes.saturating_sub(fixed);
     let mut out = header;
-    for (s, lines, count) in &sections {
+    for Filled {
+        section: s,
+        lines,
+        count,
+    } in &sections
+    {
         out.push('\n');
         out.push_str(&s.heading);
         let mut shown = 0u64;

@@ -28,7 +28,7 @@ use digest::Digest;
 use send::{Payload, SendError, Sender};
 
 /// How long the first events of a quiet spell are gathered before they go out.
-pub const GATHER: Duration = Duration::from_secs(1);
+pub const GATHER: Duration = Duration::from_secs(2);
 /// How long shutdown waits for pending messages.
 pub const FLUSH: Duration = Duration::from_secs(2);
 
@@ -97,7 +97,7 @@ fn payload(sender: &Sender, digest: Digest, period: Option<Duration>, host: &str
         host: host.to_string(),
         test: false,
         text,
-        period_secs: period.map(|p| p.as_secs()),
+        period_secs: period.map(message::period_secs),
         counts: digest
             .groups
             .iter()
