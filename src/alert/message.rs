@@ -46,6 +46,8 @@ struct Section {
     heading: String,
     unit: &'static str,
     hint: Option<&'static str>,
+    /// Whether the heading counts events over the period (said before it; a recovery is not).
+    over_period: bool,
 }
 
 /// A section with its item lines and how many events it counts.
@@ -57,39 +59,59 @@ struct Filled {
 
 fn section(g: &Group, period: &str) -> Section {
     let n = g.count;
-    match g.topic {
+    let mut s = section_words(g.topic, n);
+    // "过去 5 分钟 12 条单据…", "过去 5 分钟无法连接…": a space only before a number.
+    if !period.is_empty() && s.over_period {
+        let space = if s.heading.starts_with(|c: char| c.is_ascii_digit()) {
+            " "
+        } else {
+            ""
+        };
+        s.heading = format!("{period}{space}{}", s.heading);
+    }
+    s
+}
+
+fn section_words(topic: Topic, n: u64) -> Section {
+    match topic {
         Topic::DeadLetter => Section {
-            heading: format!("{period}{n} 条单据进入死信："),
+            heading: format!("{n} 条单据进入死信："),
             unit: "条",
             hint: Some("处理：用 ferry dlq list（或控制台）查看全部原因，修正后用 ferry dlq replay 重新提交。"),
+            over_period: true,
         },
         Topic::SchemeFailing => Section {
-            heading: format!("{period}方案同步失败 {n} 次："),
+            heading: format!("方案同步失败 {n} 次："),
             unit: "次",
             hint: Some("ferry 会在下次定时自动重试；请按上面的错误检查。"),
+            over_period: true,
         },
         Topic::SchemeRecovered => Section {
             heading: "方案已恢复同步：".into(),
             unit: "次",
             hint: None,
+            over_period: false,
         },
         Topic::Unreachable(s) => Section {
-            heading: format!("{period}无法连接{}（{n} 次）：", system_cn(s)),
+            heading: format!("无法连接{}（{n} 次）：", system_cn(s)),
             unit: "次",
             hint: Some(match s {
                 System::Kingdee => "单据保留在 ferry 中，恢复连接后自动送出；请检查金蝶服务器和网络。",
                 System::Jushuitan => "恢复连接后自动补抓；请检查网络和聚水潭开放平台状态。",
             }),
+            over_period: true,
         },
         Topic::Reachable(s) => Section {
             heading: format!("{}已恢复连接。", system_cn(s)),
             unit: "次",
             hint: None,
+            over_period: false,
         },
         Topic::TokenExpiring(s) => Section {
-            heading: format!("{period}{}的凭据需要人工处理（{n} 次）：", system_cn(s)),
+            heading: format!("{}的凭据需要人工处理（{n} 次）：", system_cn(s)),
             unit: "次",
             hint: None,
+            over_period: true,
         },
     }
 }
@@ -145,7 +167,7 @@ fn lines(g: &Group) -> Vec<(String, u64)> {
 /// for a first message that went out at once); the text is at most `max_bytes` long.
 pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: usize) -> String {
     let period = period
-        .map(|p| format!("过去 {} ", period_text(p)))
+        .map(|p| format!("过去 {}", period_text(p)))
         .unwrap_or_default();
     let header = format!("【ferry 告警】主机 {}", printable(host, 64));
     let sections: Vec<Filled> = d
@@ -172,14 +194,15 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
             .iter()
             .map(|f| {
                 let s = &f.section;
+                // A blank line before the heading.
                 s.heading.len()
-                    + 1
+                    + 2
                     + s.hint.map_or(0, |h| h.len() + 1)
                     + rest_line(f.count, s.unit).len()
                     + 1
             })
             .sum::<usize>()
-        + lost.as_ref().map_or(0, |l| l.len() + 1);
+        + lost.as_ref().map_or(0, |l| l.len() + 2);
     let mut budget = max_bytes.saturating_sub(fixed);
     let mut out = header;
     for Filled {
@@ -188,7 +211,7 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
         count,
     } in &sections
     {
-        out.push('\n');
+        out.push_str("\n\n");
         out.push_str(&s.heading);
         let mut shown = 0u64;
         for (i, (l, n)) in lines.iter().enumerate() {
@@ -198,7 +221,7 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
                 format!("\n{}. {l}", i + 1)
             };
             if line.len() > budget {
-                // Later sections keep their chance: their lines are shorter or come first.
+                // The rest of this section is counted; a later section may still list some.
                 break;
             }
             budget -= line.len();
@@ -216,7 +239,7 @@ pub fn digest_text(d: &Digest, period: Option<Duration>, host: &str, max_bytes: 
         }
     }
     if let Some(l) = lost {
-        out.push('\n');
+        out.push_str("\n\n");
         out.push_str(&l);
     }
     clip(out, max_bytes)
@@ -296,8 +319,19 @@ mod tests {
         for i in 0..12 {
             d.add(&a, dead(i, reason));
         }
+        d.add(
+            &a,
+            Arc::new(Event::Unreachable {
+                system: System::Kingdee,
+                error: "connection refused".into(),
+            }),
+        );
         let text = digest_text(&d, Some(Duration::from_secs(300)), "srv01", 2048);
-        assert!(text.starts_with("【ferry 告警】主机 srv01\n过去 5 分钟 12 条单据进入死信：\n1. 方案 offline-returns，单据 990000（JST-990000）：第1行"), "{text}");
+        assert!(
+            text.contains("\n\n过去 5 分钟无法连接金蝶云星空（1 次）：\n1. connection refused\n"),
+            "{text}"
+        );
+        assert!(text.starts_with("【ferry 告警】主机 srv01\n\n过去 5 分钟 12 条单据进入死信：\n1. 方案 offline-returns，单据 990000（JST-990000）：第1行"), "{text}");
         assert!(text.contains(reason), "{text}");
         assert!(
             text.contains(&format!("…及另外 {} 条。", 12 - KEPT)),
