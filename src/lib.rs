@@ -4,6 +4,7 @@
 //! engine) → `store` (sled outbox, dedupe index, checkpoints) → `sink` (Kingdee client), driven by
 //! `pipeline` (actix actors). `sim` holds faithful simulators of both systems, `cli` the commands.
 
+pub mod admin;
 pub mod alert;
 pub mod cli;
 pub mod config;

@@ -5,6 +5,7 @@
 //! service starts in System32). Any setting string may be written `${ENV_VAR}`; secrets become
 //! [`Secret`] and never print. Mapping expressions are compiled here, once.
 
+pub mod admin;
 pub mod alerts;
 mod connections;
 pub mod error;
@@ -39,6 +40,7 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub pipeline: PipelineConfig,
     pub log: LogConfig,
+    pub admin: admin::AdminConfig,
     pub schemes: Vec<Scheme>,
     /// `[[alert]]` entries (none when absent).
     pub alerts: Vec<alerts::Alert>,
@@ -340,6 +342,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let (jushuitan, page_caps) = connections::jushuitan(ctx, &mut t, sim_on);
     let kingdee = connections::kingdee(ctx, &mut t, sim_on, &resolve);
     let pipeline = connections::pipeline(ctx, &mut t);
+    let admin = admin::admin(ctx, &mut t);
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
@@ -353,6 +356,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         simulator: simulator?,
         pipeline: pipeline?,
         log: log?,
+        admin: admin?,
         schemes,
         alerts,
     })

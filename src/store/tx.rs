@@ -19,7 +19,7 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>
 pub const TRACE_KEEP: u64 = 32;
 
 /// Tree names, in the order `Tx` expects them.
-pub(crate) const TX_TREES: [&str; 14] = [
+pub(crate) const TX_TREES: [&str; 15] = [
     "outbox",
     "by_key",
     "line_keys",
@@ -34,6 +34,7 @@ pub(crate) const TX_TREES: [&str; 14] = [
     "models",
     "line_buckets",
     "docs",
+    "sources",
 ];
 pub(super) const OUTBOX: usize = 0;
 pub(super) const BY_KEY: usize = 1;
@@ -48,6 +49,9 @@ const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
 pub(super) const MODELS: usize = 11;
+/// The source document (compressed JSON) of an entry whose mapping failed, so that a person can
+/// fix the mapping and replay it; removed once the entry has a model.
+pub(super) const SOURCES: usize = 14;
 
 /// The name of a `Tx` tree (for messages).
 pub(super) fn tree_name(i: usize) -> &'static str {
@@ -70,10 +74,11 @@ pub(crate) enum Counter {
     Dead = 4,
     Changed = 5,
     Filtered = 6,
+    Dropped = 7,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 7] = [
+    pub const ALL: [Counter; 8] = [
         Counter::Pending,
         Counter::InFlight,
         Counter::Retry,
@@ -81,6 +86,7 @@ impl Counter {
         Counter::Dead,
         Counter::Changed,
         Counter::Filtered,
+        Counter::Dropped,
     ];
 
     fn of(state: &Delivery) -> Counter {
@@ -90,6 +96,7 @@ impl Counter {
             Delivery::Retry { .. } => Counter::Retry,
             Delivery::Delivered { .. } => Counter::Delivered,
             Delivery::Dead { .. } => Counter::Dead,
+            Delivery::Dropped { .. } => Counter::Dropped,
         }
     }
 }

@@ -52,6 +52,12 @@ pub enum Delivery {
         error: String,
         at: i64,
     },
+    /// A person took it off the dead letters without delivering it (handled by hand, or not
+    /// wanted). Never posted; its key stays known so a re-fetch does not post it either.
+    Dropped {
+        reason: String,
+        at: i64,
+    },
 }
 
 impl Delivery {
@@ -63,6 +69,7 @@ impl Delivery {
             Delivery::Retry { .. } => "Retry",
             Delivery::Delivered { .. } => "Delivered",
             Delivery::Dead { .. } => "Dead",
+            Delivery::Dropped { .. } => "Dropped",
         }
     }
 
@@ -100,6 +107,11 @@ impl std::fmt::Display for Delivery {
             Delivery::Dead { error, at } => {
                 write!(f, "dead letter since {}: {error}", format_beijing(*at))
             }
+            Delivery::Dropped { reason, at } => write!(
+                f,
+                "dropped from the dead letters at {} by a person: {reason}",
+                format_beijing(*at)
+            ),
         }
     }
 }
@@ -119,8 +131,16 @@ pub struct NewEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingest {
     New(NewEntry),
-    Filtered { source_key: String, reason: String },
-    Failed { source_key: String, error: String },
+    Filtered {
+        source_key: String,
+        reason: String,
+    },
+    Failed {
+        source_key: String,
+        error: String,
+        /// The document as fetched (JSON), kept so a person can fix the mapping and replay it.
+        source: Vec<u8>,
+    },
 }
 
 /// What to do when a document changes after it was sent.
@@ -195,6 +215,8 @@ pub struct Counts {
     pub dead: u64,
     /// Entries flagged `changed_after_delivery`.
     pub changed_after_delivery: u64,
+    /// Dead letters a person dropped.
+    pub dropped: u64,
     /// Distinct source documents currently filtered out (without an entry).
     pub filtered: u64,
 }
@@ -266,6 +288,10 @@ pub enum TraceKind {
     Requeued,
     /// A person replayed the dead letter.
     Replayed,
+    /// A person dropped the dead letter, saying why.
+    Dropped {
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for TraceEvent {
@@ -316,6 +342,9 @@ impl std::fmt::Display for TraceEvent {
                 "not found in Kingdee after an uncertain send; queued again"
             ),
             TraceKind::Replayed => write!(f, "replayed by a person; queued again"),
+            TraceKind::Dropped { reason } => {
+                write!(f, "dropped from the dead letters by a person: {reason}")
+            }
         }
     }
 }

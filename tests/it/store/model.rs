@@ -212,6 +212,7 @@ impl Model {
             dead: n(St::Dead) + self.notices,
             changed_after_delivery: self.keys.values().filter(|m| m.changed).count() as u64,
             filtered: self.filtered.len() as u64,
+            dropped: n(St::Dropped),
         }
     }
 
@@ -275,6 +276,7 @@ fn run_ops(ops: Vec<Op>) {
                         },
                         Item::Failed { key, err } => Ingest::Failed {
                             source_key: format!("k{key}"),
+                            source: Vec::new(),
                             error: format!("err{err}"),
                         },
                     })
