@@ -6,8 +6,8 @@
 //! `application/json` (a cross-site form cannot send that). Bodies are capped at 64 KB.
 
 mod auth;
-mod replay;
-mod routes;
+pub mod replay;
+pub mod routes;
 pub mod views;
 
 use std::net::SocketAddr;
