@@ -4,10 +4,7 @@
 //! engine) → `store` (sled outbox, dedupe index, checkpoints) → `sink` (Kingdee client), driven by
 //! `pipeline` (actix actors). `sim` holds faithful simulators of both systems, `cli` the commands.
 
-/// The web console's embedded files (the admin server itself lands on main as `src/admin/mod.rs`).
-pub mod admin {
-    pub mod assets;
-}
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod http;

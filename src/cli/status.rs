@@ -150,6 +150,7 @@ fn empty(config: &Config) -> Snapshot {
         dead_letters: Vec::new(),
         dead_total: 0,
         jushuitan_token_problem: None,
+        admin_url: None,
     }
 }
 

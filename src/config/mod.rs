@@ -5,6 +5,7 @@
 //! service starts in System32). Any setting string may be written `${ENV_VAR}`; secrets become
 //! [`Secret`] and never print. Mapping expressions are compiled here, once.
 
+pub mod admin;
 mod connections;
 pub mod error;
 mod mapping_toml;
@@ -38,6 +39,7 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub pipeline: PipelineConfig,
     pub log: LogConfig,
+    pub admin: admin::AdminConfig,
     pub schemes: Vec<Scheme>,
 }
 
@@ -337,6 +339,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let (jushuitan, page_caps) = connections::jushuitan(ctx, &mut t, sim_on);
     let kingdee = connections::kingdee(ctx, &mut t, sim_on, &resolve);
     let pipeline = connections::pipeline(ctx, &mut t);
+    let admin = admin::admin(ctx, &mut t);
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
@@ -349,6 +352,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         simulator: simulator?,
         pipeline: pipeline?,
         log: log?,
+        admin: admin?,
         schemes,
     })
 }

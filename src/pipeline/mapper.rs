@@ -110,6 +110,14 @@ pub async fn store_page(
     );
     SchemeStats::add(&st.mapping_failed, report.failed as u64);
     SchemeStats::add(&st.line_key_conflicts, report.line_key_conflicts as u64);
+    for d in &report.dead_letters {
+        shared.telemetry.emit(crate::telemetry::Event::DeadLetter {
+            scheme: scheme.name.clone(),
+            source_key: d.source_key.clone(),
+            identity: d.identity.clone(),
+            reason: d.error.clone(),
+        });
+    }
     Ok(report)
 }
 

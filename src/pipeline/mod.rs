@@ -5,6 +5,7 @@
 //! [`window`], delivery decisions in [`delivery`], fetching/mapping/writing in plain `*Core`
 //! structs that the actors lock and drive. Sled I/O always runs on the blocking pool.
 
+pub mod board;
 pub mod delivery;
 pub mod fetcher;
 pub mod mapper;
@@ -86,6 +87,10 @@ pub struct Shared {
     pub progress: progress::Progress,
     /// Typed events: log lines, alerts, the console's live view.
     pub telemetry: crate::telemetry::Telemetry,
+    /// Per scheme: running, last and next run, last error.
+    pub board: board::Board,
+    /// Where the admin server listens (`http://127.0.0.1:8765`), once it does.
+    pub admin_url: std::sync::OnceLock<String>,
 }
 
 impl Shared {
@@ -144,8 +149,13 @@ pub async fn run(
         }
     }
     let stats = Stats::new(config.schemes.iter().map(|s| s.name.as_str()));
-    let token_store = Arc::new(tokens::StoreTokens::new(store.clone()));
-    let jst = jushuitan::Client::new(tokens::jushuitan_settings(&config), token_store)
+    let telemetry = crate::telemetry::Telemetry::new();
+    let token_store = Arc::new(tokens::StoreTokens::new(store.clone(), telemetry.clone()));
+    let jst_settings = jushuitan::ClientSettings {
+        telemetry: Some(telemetry.clone()),
+        ..tokens::jushuitan_settings(&config)
+    };
+    let jst = jushuitan::Client::new(jst_settings, token_store)
         .map_err(|e| PipelineError::Sim(format!("Jushuitan client: {e}")))?;
     let kd = kingdee::Client::new(tokens::kingdee_settings(&config))
         .map_err(|e| PipelineError::Sink(e.to_string()))?;
@@ -160,7 +170,9 @@ pub async fn run(
         kd,
         stats,
         progress,
-        telemetry: crate::telemetry::Telemetry::new(),
+        telemetry,
+        board: board::Board::default(),
+        admin_url: std::sync::OnceLock::new(),
     });
 
     let snapshots = {
@@ -195,6 +207,8 @@ pub async fn run(
         })
         .collect();
 
+    let admin = start_admin(&shared, &writer, &mapper, &fetchers);
+
     // Entries left InFlight by a crash are uncertain: look them up before anything is sent.
     let mut errors = Vec::new();
     match writer.send(writer::Reconcile).await {
@@ -208,11 +222,17 @@ pub async fn run(
         let work = async {
             let mut errs = Vec::new();
             for (i, f) in &fetchers {
-                match f.send(fetcher::CatchUp).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => errs.push((*i, e.to_string())),
-                    Err(e) => errs.push((*i, format!("fetcher stopped: {e}"))),
+                let name = &shared.config.schemes[*i].name;
+                shared.board.started(name);
+                let result = match f.send(fetcher::CatchUp).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err((e.to_string(), scheduler::unreachable(&e))),
+                    Err(e) => Err((format!("fetcher stopped: {e}"), false)),
+                };
+                if let Err((e, _)) = &result {
+                    errs.push((*i, e.clone()));
                 }
+                shared.board.finished(&shared.telemetry, name, result);
             }
             let drain = writer
                 .send(writer::Drain {
@@ -238,10 +258,16 @@ pub async fn run(
     } else {
         let sched =
             scheduler::Scheduler::new(shared.clone(), fetchers.clone(), writer.clone()).start();
+        if let Some(a) = &admin {
+            *a.state.scheduler.lock() = Some(sched.clone());
+        }
         shutdown.await;
         let _ = sched.send(scheduler::Stop).await;
     }
 
+    if let Some(a) = admin {
+        a.stop().await;
+    }
     // Let the Writer finish (or leave InFlight, to be reconciled next start) its current batch.
     let _ = writer.send(writer::Shutdown).await;
     let store = shared.store.clone();
@@ -287,6 +313,39 @@ pub async fn run(
         elapsed_ms: started.elapsed().as_millis() as u64,
         errors,
     })
+}
+
+/// Starts the admin server on `[admin] listen`. A port that cannot be had is logged and the
+/// run goes on without it: delivering documents matters more than the console.
+fn start_admin(
+    shared: &Arc<Shared>,
+    writer: &Addr<writer::Writer>,
+    mapper: &Addr<mapper::Mapper>,
+    fetchers: &[(usize, Addr<fetcher::Fetcher>)],
+) -> Option<crate::admin::AdminServer> {
+    let listen = shared.config.admin.listen?;
+    let started = crate::admin::start(listen, |url| {
+        let m = mapper.clone();
+        crate::admin::AdminState {
+            shared: shared.clone(),
+            writer: writer.clone(),
+            fetchers: fetchers.to_vec(),
+            mapper_alive: Box::new(move || m.connected()),
+            scheduler: parking_lot::Mutex::new(None),
+            started_at: crate::time::now_unix(),
+            url,
+        }
+    });
+    match started {
+        Ok(a) => {
+            let _ = shared.admin_url.set(a.url.clone());
+            Some(a)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "admin console not started");
+            None
+        }
+    }
 }
 
 /// The message of a caught panic, for logs and errors.

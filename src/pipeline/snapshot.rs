@@ -44,6 +44,9 @@ pub struct Snapshot {
     /// Jushuitan refuses ferry's tokens and a person must authorize the app again.
     #[serde(default)]
     pub jushuitan_token_problem: Option<crate::source::jushuitan::TokenProblem>,
+    /// Where the running ferry's admin API listens (`ferry status` goes through it).
+    #[serde(default)]
+    pub admin_url: Option<String>,
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -99,13 +102,15 @@ pub fn collect(
         dead_letters,
         dead_total,
         jushuitan_token_problem: super::tokens::token_problem(store),
+        admin_url: None,
     })
 }
 
 /// Writes the snapshot atomically (temp file + rename).
 pub async fn write(shared: &Shared) -> Result<(), PipelineError> {
     let config = shared.config.clone();
-    let snap = blocking(&shared.store, move |s| collect(&config, s, 20)).await?;
+    let mut snap = blocking(&shared.store, move |s| collect(&config, s, 20)).await?;
+    snap.admin_url = shared.admin_url.get().cloned();
     let path = path(&shared.config.data_dir);
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(&snap).unwrap_or_default();

@@ -5,6 +5,7 @@ use crate::config::{Config, KingdeeAuth};
 use crate::sink::kingdee;
 use crate::source::jushuitan::{self, TokenProblem, TokenStore, Tokens};
 use crate::store::Store;
+use crate::telemetry::{Event, System, Telemetry};
 
 const TOKENS_KEY: &str = "jushuitan.tokens";
 const PROBLEM_KEY: &str = "jushuitan.token_problem";
@@ -12,11 +13,13 @@ const PROBLEM_KEY: &str = "jushuitan.token_problem";
 /// Jushuitan tokens kept in the store's meta tree (JSON bytes).
 pub struct StoreTokens {
     store: Store,
+    /// A newly recorded problem is told as `TokenExpiring` (alerts, the console).
+    telemetry: Telemetry,
 }
 
 impl StoreTokens {
-    pub fn new(store: Store) -> Self {
-        StoreTokens { store }
+    pub fn new(store: Store, telemetry: Telemetry) -> Self {
+        StoreTokens { store, telemetry }
     }
 }
 
@@ -40,6 +43,13 @@ impl TokenStore for StoreTokens {
     fn save_problem(&self, p: Option<&TokenProblem>) -> Result<(), String> {
         let r = match p {
             Some(p) => {
+                if token_problem(&self.store).as_ref() != Some(p) {
+                    self.telemetry.emit(Event::TokenExpiring {
+                        system: System::Jushuitan,
+                        detail: p.describe(),
+                        expires_at: None,
+                    });
+                }
                 let bytes = serde_json::to_vec(p).map_err(|e| e.to_string())?;
                 self.store.meta_put(PROBLEM_KEY, &bytes)
             }

@@ -117,6 +117,7 @@ impl Store {
                 Delivery::Retry { .. } => Counter::Retry,
                 Delivery::Delivered { .. } => Counter::Delivered,
                 Delivery::Dead { .. } => Counter::Dead,
+                Delivery::Dropped { .. } => Counter::Dropped,
             };
             *counted.entry(tx::counter_key(&e.scheme, c)).or_default() += 1;
             if e.changed_after_delivery {

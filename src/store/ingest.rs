@@ -3,7 +3,9 @@
 
 use super::codec;
 use super::tx::{Tx, TxResult};
-use super::types::{Delivery, Ingest, IngestReport, NewEntry, OnChange, OutboxEntry, TraceKind};
+use super::types::{
+    DeadNote, Delivery, Ingest, IngestReport, NewEntry, OnChange, OutboxEntry, TraceKind,
+};
 use super::{Store, StoreError};
 
 /// Fingerprint recorded for documents whose mapping failed or that were filtered after being
@@ -92,6 +94,7 @@ impl Ctx<'_> {
                         error: error.clone(),
                     },
                 )?;
+                r.dead(&e.source_key, &e.identity, &error);
                 e.state = Delivery::Dead { error, at: tx.now };
                 r.line_key_conflicts += 1;
                 Ok(false)
@@ -145,7 +148,7 @@ impl Ctx<'_> {
                     }
                 }
             }
-            Delivery::InFlight { .. } | Delivery::Delivered { .. } => {
+            Delivery::InFlight { .. } | Delivery::Delivered { .. } | Delivery::Dropped { .. } => {
                 r.changed_after_delivery += 1;
                 e.changed_after_delivery = true;
                 let notice = match self.on_change {
@@ -155,6 +158,7 @@ impl Ctx<'_> {
                             "document changed after delivery (fingerprint {seen:016x} → {:016x}); not re-posted",
                             n.fingerprint
                         );
+                        r.dead(key, &n.identity, &error);
                         let mut d = self.fresh(tx, key, Delivery::Dead { error, at: tx.now })?;
                         // The notice carries the new model for the person, but claims no line keys.
                         d.identity = n.identity.clone();
@@ -205,6 +209,7 @@ impl Ctx<'_> {
             let error =
                 format!("document no longer passes the scheme's filter ({reason}); not posted");
             let mut e = old.clone();
+            r.dead(key, &old.identity, &error);
             e.state = Delivery::Dead {
                 error: error.clone(),
                 at: tx.now,
@@ -224,6 +229,7 @@ impl Ctx<'_> {
         };
         let Some((id, _)) = tx.by_key(self.scheme, key)? else {
             tx.clear_filtered(self.scheme, key)?;
+            r.dead(key, "", error);
             let e = self.fresh(
                 tx,
                 key,
@@ -245,6 +251,7 @@ impl Ctx<'_> {
                 tx.set_by_key(self.scheme, key, id, NO_FINGERPRINT)
             }
             Delivery::Pending | Delivery::Retry { .. } | Delivery::Dead { .. } => {
+                r.dead(key, &old.identity, error);
                 let mut e = old.clone();
                 e.state = Delivery::Dead {
                     error: error.to_string(),
@@ -256,7 +263,7 @@ impl Ctx<'_> {
                 tx.set_by_key(self.scheme, key, id, NO_FINGERPRINT)
             }
             // Already sent: the failure does not change what Kingdee has; keep it visible.
-            Delivery::InFlight { .. } | Delivery::Delivered { .. } => {
+            Delivery::InFlight { .. } | Delivery::Delivered { .. } | Delivery::Dropped { .. } => {
                 tx.trace_once(self.scheme, key, Some(id), kind)
             }
         }
@@ -268,4 +275,14 @@ fn set_model(e: &mut OutboxEntry, n: &NewEntry) {
     e.line_keys = n.line_keys.clone();
     e.model = n.model.clone();
     e.fingerprint = n.fingerprint;
+}
+
+impl IngestReport {
+    fn dead(&mut self, source_key: &str, identity: &str, error: &str) {
+        self.dead_letters.push(DeadNote {
+            source_key: source_key.to_string(),
+            identity: identity.to_string(),
+            error: error.to_string(),
+        });
+    }
 }

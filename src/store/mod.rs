@@ -411,6 +411,7 @@ impl Store {
                 Counter::Dead => c.dead = n,
                 Counter::Changed => c.changed_after_delivery = n,
                 Counter::Filtered => c.filtered = n,
+                Counter::Dropped => c.dropped = n,
             }
         }
         Ok(c)
@@ -480,4 +481,18 @@ impl Store {
     pub fn next_batch_id(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.generate_id()? + 1)
     }
+}
+
+/// Bytes of the files under `dir` (the store's size on disk; 0 if it cannot be read).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }

@@ -142,6 +142,34 @@ impl Store {
         })
     }
 
+    /// A person takes a dead letter off the list, saying why: a change notice is removed, any
+    /// other entry becomes Dropped (never posted; its key stays known, so a re-fetch does not
+    /// post it either). The reason goes into the trace.
+    pub fn drop_dead(&self, id: u64, reason: &str) -> Result<(), StoreError> {
+        self.run(|tx| {
+            let old = tx.entry(id)?;
+            if !matches!(old.state, Delivery::Dead { .. }) {
+                return Err(invalid(&old, "Dropped (only dead letters can be dropped)"));
+            }
+            let kind = TraceKind::Dropped {
+                reason: reason.to_string(),
+            };
+            if is_notice(tx, &old)? {
+                tx.trace(&old.scheme, &old.source_key, Some(id), kind)?;
+                return tx.remove_notice(&old);
+            }
+            let mut e = old.clone();
+            e.state = Delivery::Dropped {
+                reason: reason.to_string(),
+                at: tx.now,
+            };
+            e.updated_at = tx.now;
+            tx.release_lines(&old, &[])?;
+            tx.trace(&e.scheme, &e.source_key, Some(id), kind)?;
+            tx.put_entry(Some(&old), &e)
+        })
+    }
+
     /// Remove a change-after-delivery notice from the dead letters once a person handled it.
     pub fn dismiss(&self, id: u64) -> Result<(), StoreError> {
         self.run(|tx| {

@@ -70,10 +70,11 @@ pub(crate) enum Counter {
     Dead = 4,
     Changed = 5,
     Filtered = 6,
+    Dropped = 7,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 7] = [
+    pub const ALL: [Counter; 8] = [
         Counter::Pending,
         Counter::InFlight,
         Counter::Retry,
@@ -81,6 +82,7 @@ impl Counter {
         Counter::Dead,
         Counter::Changed,
         Counter::Filtered,
+        Counter::Dropped,
     ];
 
     fn of(state: &Delivery) -> Counter {
@@ -90,6 +92,7 @@ impl Counter {
             Delivery::Retry { .. } => Counter::Retry,
             Delivery::Delivered { .. } => Counter::Delivered,
             Delivery::Dead { .. } => Counter::Dead,
+            Delivery::Dropped { .. } => Counter::Dropped,
         }
     }
 }

@@ -52,6 +52,12 @@ pub enum Delivery {
         error: String,
         at: i64,
     },
+    /// A person took it off the dead letters without delivering it (handled by hand, or not
+    /// wanted). Never posted; its key stays known so a re-fetch does not post it either.
+    Dropped {
+        reason: String,
+        at: i64,
+    },
 }
 
 impl Delivery {
@@ -63,6 +69,7 @@ impl Delivery {
             Delivery::Retry { .. } => "Retry",
             Delivery::Delivered { .. } => "Delivered",
             Delivery::Dead { .. } => "Dead",
+            Delivery::Dropped { .. } => "Dropped",
         }
     }
 
@@ -100,6 +107,11 @@ impl std::fmt::Display for Delivery {
             Delivery::Dead { error, at } => {
                 write!(f, "dead letter since {}: {error}", format_beijing(*at))
             }
+            Delivery::Dropped { reason, at } => write!(
+                f,
+                "dropped from the dead letters at {} by a person: {reason}",
+                format_beijing(*at)
+            ),
         }
     }
 }
@@ -173,6 +185,16 @@ pub struct IngestReport {
     pub line_key_conflicts: u32,
     pub filtered: u32,
     pub failed: u32,
+    /// Entries this ingest made Dead (or re-killed with a new reason): for alerts and the log.
+    pub dead_letters: Vec<DeadNote>,
+}
+
+/// An entry that just went to the dead letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadNote {
+    pub source_key: String,
+    pub identity: String,
+    pub error: String,
 }
 
 /// Per-scheme counts, maintained inside the same transactions as the entries.
@@ -185,6 +207,8 @@ pub struct Counts {
     pub dead: u64,
     /// Entries flagged `changed_after_delivery`.
     pub changed_after_delivery: u64,
+    /// Dead letters a person dropped.
+    pub dropped: u64,
     /// Distinct source documents currently filtered out (without an entry).
     pub filtered: u64,
 }
@@ -256,6 +280,10 @@ pub enum TraceKind {
     Requeued,
     /// A person replayed the dead letter.
     Replayed,
+    /// A person dropped the dead letter, saying why.
+    Dropped {
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for TraceEvent {
@@ -306,6 +334,9 @@ impl std::fmt::Display for TraceEvent {
                 "not found in Kingdee after an uncertain send; queued again"
             ),
             TraceKind::Replayed => write!(f, "replayed by a person; queued again"),
+            TraceKind::Dropped { reason } => {
+                write!(f, "dropped from the dead letters by a person: {reason}")
+            }
         }
     }
 }

@@ -6,6 +6,8 @@
 //! Metrics that are plain counts (fetched, delivered...) live in `pipeline::Stats`; latency and
 //! error counts of requests go through [`Telemetry::request`].
 
+pub mod metrics;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -161,6 +163,13 @@ impl Outcome {
 #[derive(Clone)]
 pub struct Telemetry {
     tx: broadcast::Sender<Arc<Event>>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Telemetry")
+    }
 }
 
 impl Default for Telemetry {
@@ -172,7 +181,10 @@ impl Default for Telemetry {
 impl Telemetry {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(BACKLOG);
-        Telemetry { tx }
+        Telemetry {
+            tx,
+            metrics: Arc::new(metrics::Metrics::new()),
+        }
     }
 
     /// Logs the event and hands it to every subscriber; never blocks.
@@ -188,5 +200,12 @@ impl Telemetry {
     }
 
     /// One request to `system` finished after `elapsed` (feeds latency histograms and error counts).
-    pub fn request(&self, _system: System, _api: &str, _elapsed: Duration, _outcome: Outcome) {}
+    pub fn request(&self, system: System, api: &str, elapsed: Duration, outcome: Outcome) {
+        self.metrics.request(system, api, elapsed, outcome);
+    }
+
+    /// A request to `system` waited `waited` for the rate limit.
+    pub fn rate_wait(&self, system: System, waited: Duration) {
+        self.metrics.rate_wait(system, waited);
+    }
 }

@@ -20,6 +20,7 @@ use futures_util::FutureExt;
 use serde_json::value::RawValue;
 
 mod reconcile;
+mod report;
 
 use super::delivery::decide;
 use super::stats::SchemeStats;
@@ -27,6 +28,7 @@ use super::{blocking, PipelineError, Shared};
 use crate::config::Scheme;
 use crate::sink::kingdee::{ItemResult, SinkError};
 use crate::store::{Finish, OutboxEntry};
+use crate::telemetry::System;
 use crate::time::now_unix;
 
 /// Entries fetched from the due index per look.
@@ -96,6 +98,7 @@ pub struct WriteCore {
     pub fatal: Option<String>,
     /// Why Kingdee was last unavailable, until a batch goes through again.
     pub unavailable: Option<String>,
+    reachability: report::Reachability,
 }
 
 impl WriteCore {
@@ -109,6 +112,7 @@ impl WriteCore {
             stopping: Arc::new(AtomicBool::new(false)),
             fatal: None,
             unavailable: None,
+            reachability: report::Reachability::default(),
         }
     }
 
@@ -179,7 +183,7 @@ impl WriteCore {
                 None => Ok(Vec::new()),
             };
             let waited = sent.elapsed();
-            self.apply(p, result).await?;
+            self.apply(p, result, waited).await?;
             tracing::debug!(
                 wait_ms = waited.as_millis() as u64,
                 apply_ms = (sent.elapsed() - waited).as_millis() as u64,
@@ -251,6 +255,7 @@ impl WriteCore {
                         )
                     })
                     .collect();
+                report::dead_letters(&self.shared.telemetry, &name, &batch, &fin);
                 blocking(&self.shared.store, move |s| s.finish(fin)).await?;
                 Box::pin(self.next_batch(horizon)).await
             }
@@ -297,6 +302,7 @@ impl WriteCore {
         &mut self,
         p: Prepared,
         result: Result<Vec<ItemResult>, SinkError>,
+        elapsed: Duration,
     ) -> Result<(), PipelineError> {
         let Prepared {
             scheme,
@@ -304,9 +310,16 @@ impl WriteCore {
             mut fin,
             ..
         } = p;
+        let telemetry = &self.shared.telemetry;
+        if !sendable.is_empty() {
+            let api = "BatchSave";
+            telemetry.request(System::Kingdee, api, elapsed, report::outcome(&result));
+        }
         let d = decide(&sendable, result, &scheme.retry, now_unix());
         fin.extend(d.finish);
         self.count(&scheme.name, &fin);
+        let (name, form, uncertain) = (&scheme.name, &scheme.target.form_id, d.reconcile.len());
+        report::batch(telemetry, name, form, &sendable, &fin, uncertain, elapsed);
         blocking(&self.shared.store, move |s| s.finish(fin)).await?;
         if !d.reconcile.is_empty() {
             // The request has run for as long as the client waited; the rest of the grace
@@ -329,6 +342,9 @@ impl WriteCore {
                 self.unavailable = None;
             }
         }
+        let unavailable = self.unavailable.as_deref();
+        self.reachability
+            .update(&self.shared.telemetry, unavailable);
         Ok(())
     }
 

@@ -77,7 +77,7 @@ impl WriteCore {
         }
         for (name, group) in by_scheme {
             let Some(scheme) = self.scheme(&name).cloned() else {
-                let fin = group
+                let fin: Vec<(u64, Finish)> = group
                     .iter()
                     .map(|e| {
                         (
@@ -88,6 +88,7 @@ impl WriteCore {
                         )
                     })
                     .collect();
+                super::report::dead_letters(&self.shared.telemetry, &name, &group, &fin);
                 blocking(&self.shared.store, move |s| s.finish(fin)).await?;
                 continue;
             };
@@ -111,6 +112,7 @@ impl WriteCore {
                     })?;
                 let fin = after_lookup(chunk, &found, &scheme.retry, now_unix());
                 self.count(&name, &fin);
+                super::report::dead_letters(&self.shared.telemetry, &name, chunk, &fin);
                 tracing::info!(scheme = %name, checked = chunk.len(), found = found.len(), "reconciled uncertain entries");
                 blocking(&self.shared.store, move |s| s.finish(fin)).await?;
             }

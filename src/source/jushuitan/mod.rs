@@ -51,6 +51,8 @@ pub struct ClientSettings {
     pub rate_backoff: Duration,
     /// Largest answer read, in MB; a larger one is an error.
     pub max_response_mb: u32,
+    /// Where request latency, errors and rate-limit waits are counted.
+    pub telemetry: Option<crate::telemetry::Telemetry>,
 }
 
 impl Default for ClientSettings {
@@ -69,6 +71,7 @@ impl Default for ClientSettings {
             retry_backoff: Duration::from_millis(300),
             rate_backoff: Duration::from_secs(1),
             max_response_mb: crate::http::DEFAULT_MAX_RESPONSE_MB,
+            telemetry: None,
         }
     }
 }

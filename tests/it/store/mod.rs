@@ -32,6 +32,7 @@ pub(super) enum St {
     Retry,
     Delivered,
     Dead,
+    Dropped,
 }
 
 pub(super) fn st(d: &Delivery) -> St {
@@ -41,6 +42,7 @@ pub(super) fn st(d: &Delivery) -> St {
         Delivery::Retry { .. } => St::Retry,
         Delivery::Delivered { .. } => St::Delivered,
         Delivery::Dead { .. } => St::Dead,
+        Delivery::Dropped { .. } => St::Dropped,
     }
 }
 

@@ -212,6 +212,7 @@ impl Model {
             dead: n(St::Dead) + self.notices,
             changed_after_delivery: self.keys.values().filter(|m| m.changed).count() as u64,
             filtered: self.filtered.len() as u64,
+            dropped: n(St::Dropped),
         }
     }
 

@@ -314,6 +314,27 @@ impl Client {
         path: &str,
         params: &[(&str, String)],
     ) -> Result<(u16, crate::http::Body), Unanswered> {
+        let started = std::time::Instant::now();
+        let r = self.send_once(path, params).await;
+        if let Some(t) = &self.inner.settings.telemetry {
+            use crate::telemetry::{Outcome, System};
+            let outcome = match &r {
+                Ok((s, _)) if *s >= 500 || *s == 429 => Outcome::Server,
+                Ok((s, _)) if (200..300).contains(s) => Outcome::Ok,
+                Ok(_) | Err(Unanswered::Redirect(_)) => Outcome::Refused,
+                Err(Unanswered::Transport(_)) => Outcome::Transport,
+                Err(Unanswered::TooLarge(_)) => Outcome::Malformed,
+            };
+            t.request(System::Jushuitan, path, started.elapsed(), outcome);
+        }
+        r
+    }
+
+    async fn send_once(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<(u16, crate::http::Body), Unanswered> {
         let url = format!("{}{}", self.inner.base_url, path);
         let resp = self
             .inner
@@ -340,12 +361,20 @@ impl Client {
 
     /// Waits until the limiter allows a call, then records it (and persists the log).
     async fn acquire(&self) {
+        let started = std::time::Instant::now();
+        let mut waited = false;
         loop {
             let r = self.inner.limiter.lock().try_acquire(now_millis());
             match r {
                 Ok(()) => break,
-                Err(wait) => tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await,
+                Err(wait) => {
+                    waited = true;
+                    tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await
+                }
             }
+        }
+        if let (true, Some(t)) = (waited, &self.inner.settings.telemetry) {
+            t.rate_wait(crate::telemetry::System::Jushuitan, started.elapsed());
         }
         if self.inner.persist_calls {
             // A failure is logged; the call log only paces a restarted ferry.
