@@ -31,6 +31,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("console/console.js"),
     ),
     (
+        "/dlq.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("console/dlq.js"),
+    ),
+    (
         "/actions.js",
         "text/javascript; charset=utf-8",
         include_bytes!("console/actions.js"),

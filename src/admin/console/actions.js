@@ -209,6 +209,16 @@ function timeline(events, now) {
   );
 }
 
+const STATE_TONE = { delivered: "ok", dead: "failing", dropped: "disabled", retry: "waiting", pending: "running", inflight: "running" };
+
+/** The document's state now (Pending, Delivered, Dead...) as a coloured tag. */
+function stateTag(name) {
+  if (typeof name !== "string" || !name) return null;
+  const k = name.toLowerCase();
+  const known = WORDS.zh["state_" + k] !== undefined;
+  return h("span", { class: "pill pill-" + (STATE_TONE[k] || "disabled"), dataset: { state: k } }, known ? t("state_" + k) : name);
+}
+
 async function searchTrace(ev) {
   ev.preventDefault();
   const key = $("trace-key").value.trim();
@@ -239,7 +249,13 @@ async function searchTrace(ev) {
       h(
         "div",
         { class: "trace-item", dataset: { scheme: text(it.scheme) } },
-        h("div", { class: "trace-head" }, t("trace_head", { scheme: text(it.scheme), key: text(it.source_key) })),
+        h(
+          "div",
+          { class: "trace-head" },
+          h("span", null, t("trace_head", { scheme: text(it.scheme), key: text(it.source_key) })),
+          it.identity ? h("span", { class: "muted mono" }, t("col_identity") + " " + text(it.identity)) : null,
+          stateTag(it.state)
+        ),
         timeline(it.events, now)
       )
     )

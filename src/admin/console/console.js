@@ -117,22 +117,23 @@ function renderBanners() {
   }
   // While the service cannot be reached, what it said before is stale: only the banner above.
   const p = !state.problem && state.status && state.status.jushuitan_token_problem;
-  if (p && typeof p === "object") {
-    out.push(
-      banner(
-        "bad",
-        t("token_title"),
-        t("token_body", {
-          token: typeof p.token === "string" ? p.token : "token",
-          since: unixToBeijing(p.since),
-          answer: typeof p.answer === "string" ? p.answer : "",
-        })
-      )
-    );
-  }
+  if (p && typeof p === "object") out.push(tokenBanner(p));
   const el = $("banners");
   fill(el, out);
   el.dataset.offline = state.problem ? state.problem.kind : "";
+}
+
+/**
+ * Jushuitan refuses ferry's tokens. With the refused token and Jushuitan's answer the words are
+ * ours (in the page's language); otherwise ferry's own description (`detail`) is shown as it is.
+ */
+function tokenBanner(p) {
+  const since = unixToBeijing(p.since);
+  if (typeof p.token === "string" && typeof p.answer === "string") {
+    return banner("bad", t("token_title"), t("token_body", { token: p.token, since, answer: p.answer }));
+  }
+  const detail = typeof p.detail === "string" ? p.detail : "";
+  return banner("bad", t("token_title"), t("token_since", { since }) + " " + detail);
 }
 
 /** A Beijing-time string for unix seconds (or the string itself if it already is one). */
@@ -257,7 +258,8 @@ function updateCard(card, s, now) {
   } else {
     refs.error.hidden = true;
   }
-  refs.run.disabled = !s.enabled || !!s.running || state.busy.has("run:" + s.scheme);
+  // `active`: run by this ferry (enabled, or named with --scheme); "run now" needs that.
+  refs.run.disabled = s.active === false || (s.active === undefined && !s.enabled) || !!s.running || state.busy.has("run:" + s.scheme);
 }
 
 function renderCheckpoint(dd, s, now) {
@@ -311,101 +313,6 @@ function renderFooter(st) {
   const parts = ["ferry " + (typeof st.version === "string" ? st.version : "")];
   if (typeof st.pid === "number") parts.push("pid " + st.pid);
   $("footer-info").textContent = parts.join(" · ");
-}
-
-// ---- dead letters ------------------------------------------------------------------------------
-
-function renderDlq() {
-  const d = state.dlq;
-  if (!d) return;
-  const items = d.items.filter((x) => x && (typeof x.id === "number" || typeof x.id === "string"));
-  const total = typeof d.total === "number" ? d.total : items.length;
-  $("dlq-count").textContent = fmtCount(total);
-  $("dlq-count").className = "badge" + (total > 0 ? " badge-bad" : "");
-  $("replay-all").disabled = items.length === 0;
-  const body = $("dlq-body");
-  const now = state.status ? state.status.now : "";
-  const seen = new Set();
-  let cursor = body.firstChild;
-  for (const it of items) {
-    const id = String(it.id);
-    seen.add(id);
-    const sig = JSON.stringify(it) + "|" + String(now).slice(0, 10) + "|" + state.busy.has(id);
-    let entry = state.rows.get(id);
-    if (!entry || entry.sig !== sig) {
-      const row = buildRow(it, now);
-      if (entry) {
-        row.classList.toggle("expanded", entry.row.classList.contains("expanded"));
-        entry.row.replaceWith(row);
-        if (cursor === entry.row) cursor = row;
-      }
-      entry = { row, sig };
-      state.rows.set(id, entry);
-    }
-    if (entry.row !== cursor) body.insertBefore(entry.row, cursor);
-    else cursor = cursor.nextSibling;
-  }
-  for (const [id, entry] of state.rows) {
-    if (!seen.has(id)) {
-      entry.row.remove();
-      state.rows.delete(id);
-    }
-  }
-  const empty = $("dlq-empty");
-  empty.hidden = items.length > 0;
-  $("dlq-table").classList.toggle("is-empty", items.length === 0);
-  if (items.length === 0) {
-    fill(empty, h("div", { class: "empty-mark" }, "✓"), h("div", null, $("dlq-scheme").value ? t("no_dead_filtered") : t("no_dead")));
-  }
-  const more = $("dlq-more");
-  more.hidden = total <= items.length;
-  more.textContent = t("showing", { n: items.length, total });
-}
-
-function text(v) {
-  return v === null || v === undefined ? "" : String(v);
-}
-
-function buildRow(it, now) {
-  const id = String(it.id);
-  const busy = state.busy.has(id);
-  const error = text(it.error);
-  const errCell = h(
-    "td",
-    { class: "err", title: error },
-    h(
-      "div",
-      { class: "err-line" },
-      h("div", { class: "err-text" }, error),
-      error.length > 40 ? h("button", { type: "button", class: "link", dataset: { action: "expand" }, on: { click: () => toggleExpand(row) } }, t("expand")) : null
-    )
-  );
-  const row = h(
-    "tr",
-    { dataset: { id, scheme: text(it.scheme), key: text(it.source_key) }, class: busy ? "busy" : null },
-    h("td", { class: "mono" }, "#" + id),
-    h("td", { class: "ellipsis", title: text(it.scheme) }, text(it.scheme)),
-    h("td", { class: "mono ellipsis", title: text(it.source_key) }, text(it.source_key)),
-    h("td", { class: "mono ellipsis", title: text(it.identity) }, text(it.identity) || t("none")),
-    h("td", { class: "num" }, fmtCount(it.attempts)),
-    errCell,
-    h("td", { title: text(it.dead_at) }, it.dead_at ? fmtTime(text(it.dead_at), now) : t("none")),
-    h(
-      "td",
-      { class: "act" },
-      h("button", { type: "button", class: "btn btn-small btn-ghost", dataset: { action: "details" }, on: { click: () => showDetails(it.id) } }, t("details")),
-      h("button", { type: "button", class: "btn btn-small btn-primary", dataset: { action: "replay" }, disabled: busy, on: { click: () => replay(it.id) } }, t("replay")),
-      h("button", { type: "button", class: "btn btn-small btn-danger-ghost", dataset: { action: "drop" }, disabled: busy, on: { click: () => askDrop(it) } }, t("drop"))
-    )
-  );
-  return row;
-}
-
-function toggleExpand(row) {
-  const on = !row.classList.contains("expanded");
-  row.classList.toggle("expanded", on);
-  const b = row.querySelector("[data-action=expand]");
-  if (b) b.textContent = on ? t("collapse") : t("expand");
 }
 
 /** After a language switch: everything drawn again in the new words. */
