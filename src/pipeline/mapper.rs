@@ -47,7 +47,11 @@ pub fn to_ingest(scheme: &Scheme, doc: &Value) -> Ingest {
             fingerprint: m.fingerprint,
         }),
         MapOutcome::Filtered { source_key, reason } => Ingest::Filtered { source_key, reason },
-        MapOutcome::Failed { source_key, error } => Ingest::Failed { source_key, error },
+        MapOutcome::Failed { source_key, error } => Ingest::Failed {
+            source_key,
+            error,
+            source: serde_json::to_vec(doc).unwrap_or_default(),
+        },
     }
 }
 
@@ -110,6 +114,7 @@ pub async fn store_page(
     );
     SchemeStats::add(&st.mapping_failed, report.failed as u64);
     SchemeStats::add(&st.line_key_conflicts, report.line_key_conflicts as u64);
+    SchemeStats::add(&st.dead, report.dead_letters.len() as u64);
     for d in &report.dead_letters {
         shared.telemetry.emit(crate::telemetry::Event::DeadLetter {
             scheme: scheme.name.clone(),

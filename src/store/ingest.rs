@@ -45,9 +45,11 @@ impl Store {
                     Ingest::Filtered { source_key, reason } => {
                         ctx.filtered(tx, source_key, reason, &mut r)?
                     }
-                    Ingest::Failed { source_key, error } => {
-                        ctx.failed(tx, source_key, error, &mut r)?
-                    }
+                    Ingest::Failed {
+                        source_key,
+                        error,
+                        source,
+                    } => ctx.failed(tx, source_key, error, source, &mut r)?,
                 }
             }
             Ok(r)
@@ -130,6 +132,7 @@ impl Ctx<'_> {
             Delivery::Pending | Delivery::Retry { .. } | Delivery::Dead { .. } => {
                 let was_dead = matches!(old.state, Delivery::Dead { .. });
                 tx.release_lines(&old, &n.line_keys)?;
+                tx.set_source(id, None)?;
                 set_model(&mut e, n);
                 let (from, to, identity) = (old.fingerprint, n.fingerprint, n.identity.clone());
                 let kind = if was_dead {
@@ -222,7 +225,14 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn failed(&self, tx: &mut Tx, key: &str, error: &str, r: &mut IngestReport) -> TxResult<()> {
+    fn failed(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        error: &str,
+        source: &[u8],
+        r: &mut IngestReport,
+    ) -> TxResult<()> {
         r.failed += 1;
         let kind = TraceKind::Failed {
             error: error.to_string(),
@@ -240,6 +250,7 @@ impl Ctx<'_> {
             )?;
             tx.trace(self.scheme, key, Some(e.id), kind)?;
             tx.put_entry(None, &e)?;
+            tx.set_source(e.id, Some(source))?;
             return tx.set_by_key(self.scheme, key, e.id, NO_FINGERPRINT);
         };
         let old = tx.entry(id)?;
@@ -260,6 +271,7 @@ impl Ctx<'_> {
                 e.updated_at = tx.now;
                 tx.trace(self.scheme, key, Some(id), kind)?;
                 tx.put_entry(Some(&old), &e)?;
+                tx.set_source(id, Some(source))?;
                 tx.set_by_key(self.scheme, key, id, NO_FINGERPRINT)
             }
             // Already sent: the failure does not change what Kingdee has; keep it visible.

@@ -12,8 +12,8 @@ use super::codec::{
 };
 use super::error::StoreError;
 use super::tx::{
-    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, DUE, LINE_BUCKETS, LINE_KEYS, MODELS, TRACE,
-    TRACE_HEAD, TRACE_KEEP,
+    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, DUE, LINE_BUCKETS, LINE_KEYS, MODELS, SOURCES,
+    TRACE, TRACE_HEAD, TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 
@@ -228,6 +228,26 @@ impl Tx<'_> {
 
     pub fn has_model(&self, id: u64) -> TxResult<bool> {
         self.has_id_record(MODELS, id)
+    }
+
+    /// The source document (JSON) kept for entry `id`, whose mapping failed.
+    pub fn source(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+        match self.id_record(SOURCES, id)? {
+            Some(packed) => {
+                let key = codec::id_key(id);
+                codec::unpack_model(&key, &packed).map(Some).map_err(abort)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Keep (or with `None` forget) the source document of entry `id`.
+    pub fn set_source(&self, id: u64, json: Option<&[u8]>) -> TxResult<()> {
+        let packed = json.filter(|j| !j.is_empty()).map(codec::pack_model);
+        if packed.is_none() && !self.has_id_record(SOURCES, id)? {
+            return Ok(());
+        }
+        self.set_id_record(SOURCES, id, packed)
     }
 
     /// Store (or with `None` remove) the compressed model of entry `id`.

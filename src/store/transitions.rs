@@ -3,7 +3,7 @@
 //! transition aborts the whole call with `InvalidTransition` and changes nothing.
 
 use super::tx::{abort, Tx, TxResult};
-use super::types::{Delivery, Finish, OutboxEntry, TraceKind};
+use super::types::{Delivery, Finish, NewEntry, OutboxEntry, TraceKind};
 use super::{Store, StoreError};
 
 fn invalid(
@@ -139,6 +139,42 @@ impl Store {
             tx.trace(&e.scheme, &e.source_key, Some(id), TraceKind::Replayed)?;
             tx.put_entry(Some(&old), &e)?;
             Ok(e)
+        })
+    }
+
+    /// The source document kept for entry `id` (its mapping failed), as JSON.
+    pub fn source_of(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(|tx| tx.source(id))
+    }
+
+    /// Dead → Pending with a model a person's fixed mapping made from the kept source document
+    /// (`n`), attempts reset. Fails like [`Store::replay`] for notices and line-key conflicts.
+    pub fn replay_mapped(&self, id: u64, n: NewEntry) -> Result<OutboxEntry, StoreError> {
+        self.run(|tx| {
+            let old = tx.entry(id)?;
+            if !matches!(old.state, Delivery::Dead { .. }) {
+                return Err(invalid(&old, "Pending"));
+            }
+            if is_notice(tx, &old)? || n.source_key != old.source_key {
+                return Err(invalid(&old, "Pending (with a new model)"));
+            }
+            tx.release_lines(&old, &n.line_keys)?;
+            let mut e = old.clone();
+            e.identity = n.identity.clone();
+            e.line_keys = n.line_keys.clone();
+            e.model = n.model.clone();
+            e.fingerprint = n.fingerprint;
+            e.state = Delivery::Pending;
+            e.attempts = 0;
+            e.updated_at = tx.now;
+            if let Some(c) = tx.claim_lines(&e)? {
+                return Err(abort(c.into_error(id)));
+            }
+            tx.trace(&e.scheme, &e.source_key, Some(id), TraceKind::Replayed)?;
+            tx.put_entry(Some(&old), &e)?;
+            tx.set_source(id, None)?;
+            tx.set_by_key(&e.scheme, &e.source_key, id, n.fingerprint)
+                .map(|_| e)
         })
     }
 

@@ -19,7 +19,7 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>
 pub const TRACE_KEEP: u64 = 32;
 
 /// Tree names, in the order `Tx` expects them.
-pub(crate) const TX_TREES: [&str; 14] = [
+pub(crate) const TX_TREES: [&str; 15] = [
     "outbox",
     "by_key",
     "line_keys",
@@ -34,6 +34,7 @@ pub(crate) const TX_TREES: [&str; 14] = [
     "models",
     "line_buckets",
     "docs",
+    "sources",
 ];
 pub(super) const OUTBOX: usize = 0;
 pub(super) const BY_KEY: usize = 1;
@@ -48,6 +49,9 @@ const FILTERED: usize = 9;
 const SCHEMES: usize = 10;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
 pub(super) const MODELS: usize = 11;
+/// The source document (compressed JSON) of an entry whose mapping failed, so that a person can
+/// fix the mapping and replay it; removed once the entry has a model.
+pub(super) const SOURCES: usize = 14;
 
 /// The name of a `Tx` tree (for messages).
 pub(super) fn tree_name(i: usize) -> &'static str {

@@ -131,8 +131,16 @@ pub struct NewEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingest {
     New(NewEntry),
-    Filtered { source_key: String, reason: String },
-    Failed { source_key: String, error: String },
+    Filtered {
+        source_key: String,
+        reason: String,
+    },
+    Failed {
+        source_key: String,
+        error: String,
+        /// The document as fetched (JSON), kept so a person can fix the mapping and replay it.
+        source: Vec<u8>,
+    },
 }
 
 /// What to do when a document changes after it was sent.

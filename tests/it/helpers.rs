@@ -95,6 +95,10 @@ pub fn write_config(dir: &Path, sims: &Sims, edit: impl FnOnce(&mut toml::Table)
     let mut st = toml::Table::new();
     st.insert("enabled".into(), toml::Value::Boolean(false));
     t.insert("simulator".into(), toml::Value::Table(st));
+    // Tests run side by side: each ferry's admin server on a port of its own.
+    let mut at = toml::Table::new();
+    at.insert("listen".into(), toml::Value::String("127.0.0.1:0".into()));
+    t.insert("admin".into(), toml::Value::Table(at));
     let mut pt = toml::Table::new();
     pt.insert("settle_lag".into(), toml::Value::String("1s".into()));
     t.insert("pipeline".into(), toml::Value::Table(pt));

@@ -1,6 +1,7 @@
 //! The one integration-test binary: modules per area, shared helpers in `helpers`.
 
 mod admin;
+mod admin_api;
 mod answers;
 mod cli;
 mod config;

@@ -335,6 +335,7 @@ fn failed_then_fixed() {
     let failed = |e: &str| Ingest::Failed {
         source_key: "1".into(),
         error: e.into(),
+        source: Vec::new(),
     };
     assert_eq!(ingest(&s, vec![failed("no warehouse")]).failed, 1);
     ingest(&s, vec![failed("no warehouse")]);

@@ -276,6 +276,7 @@ fn run_ops(ops: Vec<Op>) {
                         },
                         Item::Failed { key, err } => Ingest::Failed {
                             source_key: format!("k{key}"),
+                            source: Vec::new(),
                             error: format!("err{err}"),
                         },
                     })
