@@ -140,7 +140,10 @@ impl Api {
                 .enable_all()
                 .build()
                 .expect("runtime"),
+            // No idle connections kept: between calls nothing drives this runtime, so a pooled
+            // connection the server has closed meanwhile would fail the next request.
             http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("client"),
@@ -148,7 +151,8 @@ impl Api {
         }
     }
 
-    /// (HTTP status, body as JSON or Null); status 0 when nothing answered.
+    /// (HTTP status, body as JSON or Null); status 0 (and the error as a string) when nothing
+    /// answered.
     fn get(&self, path: &str) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         self.rt.block_on(async {
@@ -157,7 +161,7 @@ impl Api {
                     let status = r.status().as_u16();
                     (status, r.json().await.unwrap_or(Value::Null))
                 }
-                Err(_) => (0, Value::Null),
+                Err(e) => (0, Value::String(e.to_string())),
             }
         })
     }
@@ -342,6 +346,23 @@ fn console_shows_schemes_and_dead_letters_and_replays_one_from_the_page() {
     assert!(b.text_of(&row).unwrap_or_default().contains(&replayed_key));
     no_horizontal_scroll(&b, "Chinese page with dead letters");
     full_screenshot(&b, &artifacts().join("console.png"));
+
+    // Details: the recorded reason in full and the document's history, in the page's dialog.
+    b.click(&button(&b, &format!("{row} [data-action=details]")))
+        .expect("click 详情");
+    let reason_box = b.wait("the details dialog", 15, |b| b.text_of("#modal .error-box"));
+    assert_eq!(
+        reason_box.trim(),
+        dead[0]["error"].as_str().unwrap_or_default(),
+        "the reason verbatim"
+    );
+    let history = b.text_of("#modal .timeline").unwrap_or_default();
+    assert!(history.contains("转换失败"), "{history}");
+    b.screenshot(&artifacts().join("console-details.png"));
+    b.click(&button(&b, "#modal-close")).expect("close");
+    b.wait("the dialog to close", 5, |b| {
+        b.find("#modal").filter(|m| !b.displayed(m)).map(|_| ())
+    });
 
     // The admin adds the missing lookup value and replays the document from the page.
     add_missing_lookup(&config);

@@ -80,7 +80,7 @@ function buildRow(it, now) {
     h("td", { class: "mono ellipsis", title: text(it.identity) }, text(it.identity) || t("none")),
     h("td", { class: "num" }, fmtCount(it.attempts)),
     errCell,
-    h("td", { title: text(it.dead_at) }, it.dead_at ? fmtTime(text(it.dead_at), now) : t("none")),
+    h("td", { class: "when", title: text(it.dead_at) }, it.dead_at ? fmtTime(text(it.dead_at), now) : t("none")),
     h(
       "td",
       { class: "act" },

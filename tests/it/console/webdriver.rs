@@ -61,6 +61,7 @@ impl Browser {
             .build()
             .expect("runtime");
         let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
             .timeout(Duration::from_secs(60))
             .build()
             .expect("client");
