@@ -42,8 +42,9 @@ fn artifacts() -> PathBuf {
 }
 
 /// The shipped config (built-in simulators) with a small history, the admin server on a free
-/// loopback port, and `[lookups.warehouse]` without the returns warehouse.
-fn write_console_config(dir: &Path) -> PathBuf {
+/// loopback port (with `token`, if given), and `[lookups.warehouse]` without the returns
+/// warehouse.
+fn write_console_config(dir: &Path, token: Option<&str>) -> PathBuf {
     let text = std::fs::read_to_string(shipped_config()).expect("shipped config");
     let mut t: toml::Table = text.parse().expect("shipped config parses");
     t.insert("data_dir".into(), "data".into());
@@ -57,6 +58,9 @@ fn write_console_config(dir: &Path) -> PathBuf {
     }
     let mut admin = toml::Table::new();
     admin.insert("listen".into(), "127.0.0.1:0".into());
+    if let Some(tok) = token {
+        admin.insert("token".into(), tok.into());
+    }
     t.insert("admin".into(), toml::Value::Table(admin));
     let start = ferry::time::format_beijing(ferry::time::now_unix() - 70 * DAY);
     set_scheme(&mut t, "source", "start_from", start.into());
@@ -93,13 +97,14 @@ struct Running {
 }
 
 impl Running {
-    fn start(config: &Path, dir: &Path) -> Running {
+    fn start(config: &Path, dir: &Path, env: &[(&str, &str)]) -> Running {
         let stderr = dir.join("ferry.stderr");
         let child = Command::new(ferry_bin())
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("FERRY_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.join("ferry.stdout")).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -278,8 +283,8 @@ fn console_shows_schemes_and_dead_letters_and_replays_one_from_the_page() {
     }
     let t0 = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_console_config(dir.path());
-    let mut ferry = Running::start(&config, dir.path());
+    let config = write_console_config(dir.path(), None);
+    let mut ferry = Running::start(&config, dir.path(), &[]);
     let admin = wait_admin_url(&mut ferry, &dir.path().join("data"));
     let api = Api::new(&admin);
     let before = wait_first_runs(&mut ferry, &api);
@@ -462,4 +467,38 @@ fn console_shows_schemes_and_dead_letters_and_replays_one_from_the_page() {
         "{:?}",
         t0.elapsed()
     );
+}
+
+/// With `[admin] token`, the browser's own sign-in (any user name, the token as password) is all
+/// the page needs: its API calls go to the same origin and carry the credentials. Opened as
+/// `http://user:token@host/`, as an admin may type it, the calls must not carry the URL's
+/// credentials themselves (fetch refuses such URLs).
+#[test]
+fn console_works_behind_the_admin_token() {
+    if !enabled() {
+        return;
+    }
+    const TOKEN: &str = "tok-console-7d1e5a9c";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_console_config(dir.path(), Some("${FERRY_CONSOLE_TEST_TOKEN}"));
+    let mut ferry = Running::start(&config, dir.path(), &[("FERRY_CONSOLE_TEST_TOKEN", TOKEN)]);
+    let admin = wait_admin_url(&mut ferry, &dir.path().join("data"));
+    let api = Api::new(&admin);
+    let (code, _) = api.get("/");
+    assert_eq!(code, 401, "the console without the token");
+    let b = Browser::start(&dir.path().join("chromedriver.log"));
+    let host = admin.trim_start_matches("http://");
+    b.goto(&format!("http://admin:{TOKEN}@{host}/"));
+    let text = b.wait("the schemes behind the token", 30, |b| {
+        let t = b.page_text();
+        let cards = b.find_all("article[data-scheme]").len();
+        (cards == 2 && t.contains("已连接")).then_some(t)
+    });
+    for bad in ["无法连接", "需要登录", TOKEN] {
+        assert!(!text.contains(bad), "{bad:?} on the page:\n{text}");
+    }
+    b.wait("a dead letter behind the token", 30, |b| {
+        b.find("#dlq-body tr[data-id]")
+    });
+    ferry.assert_alive();
 }

@@ -62,7 +62,9 @@ async function api(method, path, body) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    // From the origin, not relative to the page: a page opened as user:token@host would
+    // otherwise give fetch() a URL with credentials in it, which it refuses.
+    res = await fetch(window.location.origin + path, init);
   } catch (e) {
     throw new ApiError(0, String((e && e.message) || e));
   }
