@@ -7,8 +7,8 @@
 
 pub mod assets;
 mod auth;
-mod replay;
-mod routes;
+pub mod replay;
+pub mod routes;
 pub mod views;
 
 use std::net::SocketAddr;

@@ -13,12 +13,14 @@ use super::AdminState;
 pub async fn replay(data: &AdminState, id: u64) -> Result<(), ApiError> {
     let store = data.shared.store.clone();
     let file = data.shared.config.file.clone();
-    actix_web::web::block(move || replay_blocking(&store, &file, id))
+    actix_web::web::block(move || replay_entry(&store, &file, id))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
-fn replay_blocking(store: &Store, file: &std::path::Path, id: u64) -> Result<(), ApiError> {
+/// Replays `id` in `store`, re-mapping it with the config file at `file` where its mapping had
+/// failed (also used by `ferry dlq replay`).
+pub fn replay_entry(store: &Store, file: &std::path::Path, id: u64) -> Result<(), ApiError> {
     let entry = store
         .get(id)?
         .ok_or_else(|| ApiError::NotFound(format!("no entry #{id}")))?;

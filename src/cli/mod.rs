@@ -8,6 +8,7 @@ pub mod dlq;
 pub mod logging;
 pub mod open;
 pub mod preview;
+pub mod remote;
 pub mod run;
 pub mod sim;
 pub mod status;
@@ -36,6 +37,9 @@ pub enum CliError {
     Sim(String),
     #[error("{0}")]
     Usage(String),
+    /// The running ferry's admin API refused (its message).
+    #[error("{message}")]
+    Remote { status: u16, message: String },
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

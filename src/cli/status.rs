@@ -227,7 +227,10 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
             (events, entry, false)
         }
         Opened::Missing => (Vec::new(), None, true),
-        Opened::Held(holder) => return Err(OpenError::held(&config, "trace", holder).into()),
+        Opened::Held(holder) => {
+            let remote = super::remote::Remote::of(&config, "trace", holder)?;
+            return trace_through_api(&remote, &args);
+        }
     };
     let unknown = events.is_empty() && entry.is_none();
     if args.json {
@@ -274,6 +277,45 @@ pub fn trace(config_path: &Path, args: TraceArgs) -> Result<u8, CliError> {
     }
     for ev in &events {
         println!("  {ev}");
+    }
+    Ok(0)
+}
+
+/// `ferry trace` asked of the running ferry's admin API.
+fn trace_through_api(remote: &super::remote::Remote, args: &TraceArgs) -> Result<u8, CliError> {
+    use super::dlq::encode;
+    let path = format!(
+        "/api/trace?key={}&scheme={}",
+        encode(&args.key),
+        encode(&args.scheme)
+    );
+    let v = match remote.get(&path) {
+        Ok(v) => v,
+        Err(CliError::Remote {
+            status: 404,
+            message,
+        }) => {
+            println!("scheme {}: {message}", args.scheme);
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
+    let item = &v["items"][0];
+    if args.json {
+        println!("{item}");
+        return Ok(0);
+    }
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    println!(
+        "scheme {} source key {} → {} (entry #{}): {}",
+        s(&item["scheme"]),
+        s(&item["source_key"]),
+        s(&item["identity"]),
+        item["entry"],
+        s(&item["status"])
+    );
+    for ev in item["events"].as_array().into_iter().flatten() {
+        println!("  {}  {}", s(&ev["at"]), s(&ev["detail"]));
     }
     Ok(0)
 }

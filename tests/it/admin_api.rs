@@ -278,6 +278,31 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
             .all(|i| i["id"].as_u64() != Some(oid)));
     }
 
+    // The CLI on the same machine goes through the API while ferry runs.
+    let cli = |args: &[&str]| {
+        let out = Command::new(ferry_bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("FERRY_ADMIN_TOKEN", TOKEN)
+            .output()
+            .expect("ferry");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + String::from_utf8_lossy(&out.stderr).as_ref();
+        (out.status.code(), text)
+    };
+    let (code, text) = cli(&["trace", "--scheme", "offline-returns", &key]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&identity) && text.contains("replayed"),
+        "{text}"
+    );
+    let (code, text) = cli(&["dlq", "list", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let listed: Value = serde_json::from_str(text.trim()).expect("dlq list --json");
+    let api_total = get_json(&format!("{url}/api/dlq"))["total"].as_u64();
+    assert_eq!(listed.as_array().map(|a| a.len() as u64), api_total);
+
     // "Run this scheme now".
     let (code, body) = post(
         &format!("{url}/api/schemes/shops-to-stocks/run"),
@@ -297,10 +322,12 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
 fn check_refuses_an_admin_listen_beyond_this_machine_without_a_token() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = std::fs::read_to_string(shipped_config()).expect("shipped");
-    let open = text.replace(
-        "[pipeline]",
-        "[admin]\nlisten = \"0.0.0.0:8765\"\n\n[pipeline]",
+    let open = text.replacen(
+        "listen = \"127.0.0.1:8765\"",
+        "listen = \"0.0.0.0:8765\"",
+        1,
     );
+    assert_ne!(open, text, "the shipped config names [admin] listen");
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, &open).expect("write");
     let out = ferry(&cfg, &["check"]);
@@ -332,4 +359,93 @@ fn check_refuses_an_admin_listen_beyond_this_machine_without_a_token() {
     let msg = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{msg}");
     assert!(!msg.contains(TOKEN), "check never prints the token");
+}
+
+/// Every file under `dir`, as text (lossy).
+fn files_text(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_text(&p));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, String::from_utf8_lossy(&bytes).to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_never_reach_the_api_the_console_metrics_status_or_the_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sims = start_sims(dir.path(), &SimOpts::default());
+    let cfg = config_missing_a_customer(dir.path(), &sims);
+    let _run = start_run(&cfg);
+    let data = dir.path().join("data");
+    let url = admin_url(&data);
+    wait_for("dead letters", 60, || {
+        let s = get_json(&format!("{url}/api/status"));
+        (scheme(&s, "offline-returns")["counts"]["dead"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0)
+        .then_some(())
+    });
+    let d = sims.describe_json();
+    let secrets = [
+        TOKEN.to_string(),
+        d["jushuitan"]["app_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+        d["kingdee"]["app_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+    ];
+    let dlq = get_json(&format!("{url}/api/dlq"));
+    let id = dlq["items"][0]["id"].as_u64().expect("a dead letter");
+    let key = dlq["items"][0]["source_key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let mut seen = Vec::new();
+    for path in [
+        "/".to_string(),
+        "/healthz".into(),
+        "/metrics".into(),
+        "/api/status".into(),
+        "/api/schemes".into(),
+        "/api/queue".into(),
+        "/api/dlq".into(),
+        format!("/api/dlq/{id}"),
+        format!("/api/trace?key={key}"),
+        "/no/such/page".into(),
+    ] {
+        let (_, body) = get(&format!("{url}{path}"), Some(TOKEN));
+        seen.push((PathBuf::from(path), body));
+    }
+    // Let the log writer flush.
+    std::thread::sleep(Duration::from_millis(1500));
+    seen.extend(files_text(&data.join("logs")));
+    seen.push((
+        data.join("status.json"),
+        std::fs::read_to_string(data.join("status.json")).unwrap_or_default(),
+    ));
+    assert!(
+        seen.iter().any(|(p, _)| p.starts_with(data.join("logs"))),
+        "log files exist"
+    );
+    for (where_, text) in &seen {
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "a secret reached {}",
+                where_.display()
+            );
+        }
+    }
 }
