@@ -7,6 +7,7 @@ mod answers;
 mod cli;
 mod config;
 mod config_mistakes;
+mod console;
 mod helpers;
 mod jushuitan;
 mod kingdee;
