@@ -5,6 +5,7 @@
 //! `pipeline` (actix actors). `sim` holds faithful simulators of both systems, `cli` the commands.
 
 pub mod admin;
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -5,6 +5,7 @@
 //! HTTP Basic with the token as password, so a browser's own login prompt works). POSTs must be
 //! `application/json` (a cross-site form cannot send that). Bodies are capped at 64 KB.
 
+pub mod assets;
 mod auth;
 pub mod replay;
 pub mod routes;

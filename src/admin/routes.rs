@@ -75,6 +75,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/schemes/{name}/run", web::post().to(run_now))
         .route("/", web::get().to(console))
         .default_service(web::to(not_found));
+    for path in super::assets::paths() {
+        cfg.route(path, web::get().to(console));
+    }
 }
 
 /// Runs `f` on the blocking pool with the store.
@@ -402,8 +405,18 @@ async fn run_now(
     }
 }
 
-async fn console(_: Authorized) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body("<!doctype html><meta charset=utf-8><title>ferry</title><p>ferry 数据同步</p>")
+/// The console's embedded files: scripts and styles only from this origin, never in a frame.
+async fn console(_: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let Some((content_type, bytes)) = super::assets::asset(req.path()) else {
+        return not_found(req).await;
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'",
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(bytes))
 }

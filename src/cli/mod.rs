@@ -3,6 +3,7 @@
 //! One type per command; each command is a function of the parsed arguments that returns the
 //! process exit code. `main.rs` only turns a [`CliError`] into a message.
 
+pub mod alert;
 pub mod backup;
 pub mod check;
 pub mod dlq;
@@ -88,6 +89,8 @@ pub enum Command {
     Dlq(dlq::DlqArgs),
     /// What happened to one source document (fetched, mapped, sent, delivered...).
     Trace(status::TraceArgs),
+    /// Alerts ([[alert]]): send a test message.
+    Alert(alert::AlertArgs),
     /// Write a consistent copy of the store into a new folder (restore: README).
     Backup(backup::BackupArgs),
 }
@@ -126,6 +129,7 @@ where
         Command::Sim(args) => sim::sim(&cli.config, args),
         Command::Dlq(args) => dlq::dlq(&cli.config, args),
         Command::Trace(args) => status::trace(&cli.config, args),
+        Command::Alert(args) => alert::alert(&cli.config, args),
         Command::Backup(args) => backup::backup(&cli.config, args),
     }
 }

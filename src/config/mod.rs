@@ -6,6 +6,7 @@
 //! [`Secret`] and never print. Mapping expressions are compiled here, once.
 
 pub mod admin;
+pub mod alerts;
 mod connections;
 pub mod error;
 mod mapping_toml;
@@ -45,6 +46,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub admin: admin::AdminConfig,
     pub schemes: Vec<Scheme>,
+    /// `[[alert]]` entries (none when absent).
+    pub alerts: Vec<alerts::Alert>,
 }
 
 impl Config {
@@ -350,6 +353,7 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
     let lookups = mapping_toml::lookups(ctx, &mut t);
     let engine = crate::mapping::ScriptEngine::new(lookups);
     let schemes = scheme::schemes(ctx, &mut t, &page_caps, &engine);
+    let alerts = alerts::alerts(ctx, &mut t);
     t.finish(ctx);
     Some(Config {
         file: ctx.file.to_path_buf(),
@@ -362,5 +366,6 @@ fn compile(ctx: &mut Ctx, root: &tree::Node, abs: &Path) -> Option<Config> {
         store: store?,
         admin: admin?,
         schemes,
+        alerts,
     })
 }

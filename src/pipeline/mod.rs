@@ -176,6 +176,7 @@ pub async fn run(
         admin_url: std::sync::OnceLock::new(),
     });
 
+    let alerts = crate::alert::spawn(&shared.config, shared.telemetry.subscribe());
     let snapshots = {
         let shared = shared.clone();
         actix::spawn(async move {
@@ -277,6 +278,7 @@ pub async fn run(
     let store = shared.store.clone();
     let _ = blocking(&store, |s| s.flush()).await;
     shared.progress.finish();
+    alerts.close().await;
     snapshots.abort();
     let _ = snapshot::write(&shared).await;
 

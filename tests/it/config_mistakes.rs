@@ -17,7 +17,7 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-fn line_of(text: &str, needle: &str) -> usize {
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
     let lines: Vec<usize> = text
         .lines()
         .enumerate()
@@ -29,14 +29,14 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// One expected mistake: the line holding `at` (if given), the field, words of the message.
-struct Expect<'a> {
+pub(crate) struct Expect<'a> {
     at: Option<&'a str>,
     scheme: Option<&'a str>,
     field: &'a str,
     says: &'a str,
 }
 
-fn expect<'a>(
+pub(crate) fn expect<'a>(
     at: Option<&'a str>,
     scheme: Option<&'a str>,
     field: &'a str,
@@ -51,7 +51,7 @@ fn expect<'a>(
 }
 
 /// Asserts that `text` gives exactly the `expected` mistakes, one each.
-fn assert_mistakes(text: &str, expected: &[Expect]) {
+pub(crate) fn assert_mistakes(text: &str, expected: &[Expect]) {
     let errors = config::load_str(Path::new("x.toml"), text).expect_err("a broken config");
     let all = errors.to_string();
     assert_eq!(

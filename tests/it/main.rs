@@ -2,10 +2,12 @@
 
 mod admin;
 mod admin_api;
+mod alerts;
 mod answers;
 mod cli;
 mod config;
 mod config_mistakes;
+mod console;
 mod helpers;
 mod jushuitan;
 mod kingdee;
