@@ -12,10 +12,14 @@ use super::AdminState;
 /// Puts dead letter `id` back in the queue (re-mapped where its mapping had failed).
 pub async fn replay(data: &AdminState, id: u64) -> Result<(), ApiError> {
     let store = data.shared.store.clone();
-    let file = data.shared.config.file.clone();
-    actix_web::web::block(move || replay_entry(&store, &file, id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    let shared = data.shared.clone();
+    actix_web::web::block(move || {
+        // The pipeline takes the fixed mapping too, for the documents still to come.
+        shared.mappings.reload_if_changed(&shared.config);
+        replay_entry(&store, &shared.config.file, id)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// Replays `id` in `store`, re-mapping it with the config file at `file` where its mapping had

@@ -38,7 +38,12 @@ struct Crashed(String);
 
 /// Maps one document to what the store should do with it.
 pub fn to_ingest(scheme: &Scheme, doc: &Value) -> Ingest {
-    match scheme.mapper.map(doc) {
+    to_ingest_with(&scheme.mapper, doc)
+}
+
+/// [`to_ingest`] with a given mapping (the one config.toml has now, see `reload`).
+pub fn to_ingest_with(mapper: &crate::mapping::Mapper, doc: &Value) -> Ingest {
+    match mapper.map(doc) {
         MapOutcome::Mapped(m) => Ingest::New(NewEntry {
             source_key: m.source_key,
             identity: m.identity,
@@ -71,8 +76,12 @@ pub async fn map_page(
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || {
         let scheme = &shared.config.schemes[scheme_idx];
+        let mapper = shared
+            .mappings
+            .get(scheme_idx)
+            .unwrap_or_else(|| scheme.mapper.clone());
         let t0 = std::time::Instant::now();
-        let ingests: Vec<Ingest> = items.iter().map(|d| to_ingest(scheme, d)).collect();
+        let ingests: Vec<Ingest> = items.iter().map(|d| to_ingest_with(&mapper, d)).collect();
         tracing::debug!(scheme = %scheme.name, docs = items.len(), ms = t0.elapsed().as_millis() as u64, "page mapped");
         ingests
     })

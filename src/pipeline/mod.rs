@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod fetcher;
 pub mod mapper;
 pub mod progress;
+pub mod reload;
 pub mod scheduler;
 pub mod snapshot;
 pub mod stats;
@@ -92,6 +93,8 @@ pub struct Shared {
     pub board: board::Board,
     /// Where the admin server listens (`http://127.0.0.1:8765`), once it does.
     pub admin_url: std::sync::OnceLock<String>,
+    /// Each scheme's mapping, following config.toml while ferry runs.
+    pub mappings: reload::Mappings,
 }
 
 impl Shared {
@@ -164,6 +167,7 @@ pub async fn run(
         options.progress_bars,
         selected.iter().map(|&i| config.schemes[i].name.clone()),
     );
+    let mappings = reload::Mappings::new(&config);
     let shared = Arc::new(Shared {
         config,
         store,
@@ -174,6 +178,7 @@ pub async fn run(
         telemetry,
         board: board::Board::default(),
         admin_url: std::sync::OnceLock::new(),
+        mappings,
     });
 
     let alerts = crate::alert::spawn(&shared.config, shared.telemetry.subscribe());

@@ -91,6 +91,8 @@ fn tick(shared: Arc<Shared>, slot: Slot, writer: Addr<Writer>) {
     slot.busy.set(true);
     shared.board.started(&slot.name);
     actix::spawn(async move {
+        let s = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || s.mappings.reload_if_changed(&s.config)).await;
         let result = match slot.fetcher.send(CatchUp).await {
             Ok(Ok(())) => {
                 tracing::debug!(scheme = %slot.name, "caught up");
