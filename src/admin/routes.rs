@@ -73,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/dlq/{id}/drop", web::post().to(dlq_drop))
         .route("/api/trace", web::get().to(trace))
         .route("/api/schemes/{name}/run", web::post().to(run_now))
+        .route("/api/backup", web::post().to(backup))
         .route("/", web::get().to(console))
         .default_service(web::to(not_found));
     for path in super::assets::paths() {
@@ -419,4 +420,47 @@ async fn console(_: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiErr
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(bytes))
+}
+
+/// A consistent copy of the store into a new folder on this machine (`ferry backup` while
+/// ferry runs comes here).
+async fn backup(
+    _: Authorized,
+    req: HttpRequest,
+    body: web::Bytes,
+    data: Data,
+) -> Result<HttpResponse, ApiError> {
+    let body = json_body(&req, &body)?;
+    let path = body
+        .get("path")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if path.is_empty() {
+        return Err(ApiError::BadRequest(
+            "name the folder to write the copy into: {\"path\": \"D:\\\\backup\\\\ferry-1\"}"
+                .into(),
+        ));
+    }
+    let path = std::path::PathBuf::from(path);
+    if !path.is_absolute() {
+        return Err(ApiError::BadRequest(format!(
+            "{} is not an absolute path (the service's working folder is not yours)",
+            path.display()
+        )));
+    }
+    let report = with_store(&data, move |s| {
+        s.backup(&path).map_err(|e| match e {
+            StoreError::Backup(m) => ApiError::Conflict(m),
+            other => ApiError::from(other),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "path": report.path.display().to_string(),
+        "bytes": report.bytes,
+        "records": report.records,
+        "held_ms": report.held_ms,
+    })))
 }

@@ -28,7 +28,23 @@ pub fn backup(config_path: &Path, args: BackupArgs) -> Result<u8, CliError> {
             }
             .into())
         }
-        Opened::Held(holder) => return Err(OpenError::held(&config, "backup", holder).into()),
+        Opened::Held(holder) => {
+            // The running ferry copies its own store (its writes wait for the copy).
+            let remote = super::remote::Remote::of(&config, "backup", holder)?;
+            let path = std::path::absolute(&args.path)?;
+            let v = remote
+                .post("/api/backup", serde_json::json!({ "path": path }))
+                .map_err(|e| {
+                    CliError::Usage(format!("no backup written to {}: {e}", path.display()))
+                })?;
+            let report = crate::store::BackupReport {
+                path,
+                bytes: v["bytes"].as_u64().unwrap_or(0),
+                records: v["records"].as_u64().unwrap_or(0),
+                held_ms: v["held_ms"].as_u64().unwrap_or(0),
+            };
+            return Ok(print(&config, &args, &report));
+        }
     };
     let report = store.backup(&args.path).map_err(|e| {
         let why = match e {
@@ -40,6 +56,14 @@ pub fn backup(config_path: &Path, args: BackupArgs) -> Result<u8, CliError> {
             args.path.display()
         ))
     })?;
+    Ok(print(&config, &args, &report))
+}
+
+fn print(
+    config: &crate::config::Config,
+    args: &BackupArgs,
+    report: &crate::store::BackupReport,
+) -> u8 {
     if args.json {
         println!(
             "{}",
@@ -49,7 +73,7 @@ pub fn backup(config_path: &Path, args: BackupArgs) -> Result<u8, CliError> {
                 "records": report.records,
             })
         );
-        return Ok(0);
+        return 0;
     }
     println!(
         "backup of the store in {} written to {}: {:.1} MB, {} records (ferry's writes would \
@@ -66,5 +90,5 @@ pub fn backup(config_path: &Path, args: BackupArgs) -> Result<u8, CliError> {
         report.path.display(),
         config.data_dir.join("store").display()
     );
-    Ok(0)
+    0
 }

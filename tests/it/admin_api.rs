@@ -303,6 +303,31 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
     let api_total = get_json(&format!("{url}/api/dlq"))["total"].as_u64();
     assert_eq!(listed.as_array().map(|a| a.len() as u64), api_total);
 
+    // A backup while ferry runs is taken by the running ferry; the copy opens as a store with
+    // the same counts.
+    let copy = dir.path().join("backup-1");
+    let (code, text) = cli(&["backup", copy.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, body) = post(
+        &format!("{url}/api/backup"),
+        r#"{"path":"relative/dir"}"#,
+        "application/json",
+    );
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = post(
+        &format!("{url}/api/backup"),
+        &serde_json::json!({ "path": copy }).to_string(),
+        "application/json",
+    );
+    assert_eq!(code, 409, "an existing backup is not overwritten: {body}");
+    let live = get_json(&format!("{url}/api/status"));
+    let restored = ferry::store::Store::open(&copy).expect("the copy opens");
+    let counts = restored.counts("offline-returns").expect("counts");
+    assert_eq!(
+        Some(counts.delivered),
+        scheme(&live, "offline-returns")["counts"]["delivered"].as_u64()
+    );
+
     // "Run this scheme now".
     let (code, body) = post(
         &format!("{url}/api/schemes/shops-to-stocks/run"),
