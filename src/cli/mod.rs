@@ -1,4 +1,4 @@
-//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace>`.
+//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|service>`.
 //!
 //! One type per command; each command is a function of the parsed arguments that returns the
 //! process exit code. `main.rs` only turns a [`CliError`] into a message.
@@ -9,6 +9,7 @@ pub mod logging;
 pub mod open;
 pub mod preview;
 pub mod run;
+pub mod service;
 pub mod sim;
 pub mod status;
 
@@ -36,6 +37,9 @@ pub enum CliError {
     Sim(String),
     #[error("{0}")]
     Usage(String),
+    /// `ferry service ...`: the Windows service manager's answer in plain words.
+    #[error("{0}")]
+    Service(String),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -83,6 +87,8 @@ pub enum Command {
     Dlq(dlq::DlqArgs),
     /// What happened to one source document (fetched, mapped, sent, delivered...).
     Trace(status::TraceArgs),
+    /// The Windows service: install, uninstall, start, stop, status (a systemd unit elsewhere).
+    Service(service::ServiceArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -119,5 +125,6 @@ where
         Command::Sim(args) => sim::sim(&cli.config, args),
         Command::Dlq(args) => dlq::dlq(&cli.config, args),
         Command::Trace(args) => status::trace(&cli.config, args),
+        Command::Service(args) => service::service(&cli.config, args),
     }
 }

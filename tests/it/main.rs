@@ -13,5 +13,6 @@ mod numbers;
 mod pipeline;
 mod preview;
 mod proxy;
+mod service;
 mod store;
 mod tokens;
