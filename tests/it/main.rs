@@ -16,3 +16,4 @@ mod proxy;
 mod service;
 mod store;
 mod tokens;
+mod windows;
