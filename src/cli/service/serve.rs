@@ -144,6 +144,13 @@ impl Reporter {
 }
 
 fn serve(launch: &Launch) {
+    // A panic ends the process (the service manager then restarts it): say why in the log
+    // first, since nobody sees stderr.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("ferry service panicked: {info}");
+        default_hook(info);
+    }));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stop_tx = Mutex::new(Some(stop_tx));
     let reporter: Arc<OnceLock<Arc<Reporter>>> = Arc::new(OnceLock::new());
@@ -174,11 +181,9 @@ fn serve(launch: &Launch) {
     };
     let r = Arc::new(Reporter {
         handle,
-        now: Mutex::new((ServiceState::Stopped, 0)),
+        now: Mutex::new((ServiceState::StartPending, 0)),
         done: AtomicBool::new(false),
     });
-    // Stopped is final for `set`: start from StartPending directly.
-    *r.now.lock() = (ServiceState::StartPending, 0);
     r.set(ServiceState::StartPending, ServiceExitCode::NO_ERROR);
     let _ = reporter.set(r.clone());
     r.heartbeat();
@@ -188,17 +193,22 @@ fn serve(launch: &Launch) {
         // A dropped sender (the handler went away) also means stop.
         let _ = stop_rx.await;
     };
-    let result = run_with(
-        &launch.config,
-        RunArgs::service(),
-        Host::Service { ready: &mut ready },
-        shutdown,
-    );
+    // A panic unwinds through run_with (its log guard flushes the hook's line) to here, and
+    // the service stops with an error code instead of vanishing.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_with(
+            &launch.config,
+            RunArgs::service(),
+            Host::Service { ready: &mut ready },
+            shutdown,
+        )
+    }));
     let exit_code = match result {
         // Stopped on request: 0 whatever the summary says (a non-zero code would make the
         // service manager restart a service it was asked to stop).
-        Ok(_) => ServiceExitCode::NO_ERROR,
-        Err(e) => {
+        Ok(Ok(_)) => ServiceExitCode::NO_ERROR,
+        Err(_) => ServiceExitCode::ServiceSpecific(Failure::Pipeline.code()),
+        Ok(Err(e)) => {
             let failure = Failure::of(&e);
             if let CliError::Config(errors) = &e {
                 // There was no log dir to write to yet (run_with logged every other error).
