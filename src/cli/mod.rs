@@ -1,4 +1,4 @@
-//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|backup>`.
+//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|alert|backup|service>`.
 //!
 //! One type per command; each command is a function of the parsed arguments that returns the
 //! process exit code. `main.rs` only turns a [`CliError`] into a message.
@@ -12,6 +12,7 @@ pub mod open;
 pub mod preview;
 pub mod remote;
 pub mod run;
+pub mod service;
 pub mod sim;
 pub mod status;
 
@@ -42,6 +43,9 @@ pub enum CliError {
     /// The running ferry's admin API refused (its message).
     #[error("{message}")]
     Remote { status: u16, message: String },
+    /// `ferry service ...`: the Windows service manager's answer in plain words.
+    #[error("{0}")]
+    Service(String),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -93,6 +97,8 @@ pub enum Command {
     Alert(alert::AlertArgs),
     /// Write a consistent copy of the store into a new folder (restore: README).
     Backup(backup::BackupArgs),
+    /// The Windows service: install, uninstall, start, stop, status (a systemd unit elsewhere).
+    Service(service::ServiceArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -131,5 +137,6 @@ where
         Command::Trace(args) => status::trace(&cli.config, args),
         Command::Alert(args) => alert::alert(&cli.config, args),
         Command::Backup(args) => backup::backup(&cli.config, args),
+        Command::Service(args) => service::service(&cli.config, args),
     }
 }

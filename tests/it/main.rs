@@ -17,6 +17,8 @@ mod numbers;
 mod pipeline;
 mod preview;
 mod proxy;
+mod service;
 mod store;
 mod tokens;
 mod upkeep;
+mod windows;

@@ -1,8 +1,11 @@
 //! The pipeline end to end: the real `ferry` binary against both simulators on 127.0.0.1.
 
 use std::collections::BTreeSet;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
 use crate::helpers::*;
 

@@ -91,12 +91,14 @@ fn ack_flush() {
 
 /// The acknowledgement in a line of the child's output (the first one shares its line with the
 /// test harness's "test store::crash::crash_child ... ").
+#[cfg(unix)]
 fn ack(line: &str) -> Option<String> {
     line.find("ACK ").map(|i| line[i + 4..].to_string())
 }
 
 /// States an entry may be in, given the last acknowledged event for it (one more, unacknowledged
 /// call may have committed before the kill).
+#[cfg(unix)]
 fn allowed(last: &str, s: St) -> bool {
     match last {
         "sent" => matches!(s, St::InFlight | St::Delivered | St::Retry | St::Dead),

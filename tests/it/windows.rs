@@ -1,0 +1,380 @@
+//! The Windows build under Wine: `ferry.exe check` and `ferry.exe run --once` on a copy of the
+//! shipped config (built-in simulators), and the Windows service through Wine's service
+//! manager (install, start, status, stop, uninstall; a config error at service start).
+//!
+//! Runs only when `FERRY_WINE_EXE` names a built ferry.exe (with the test-only
+//! bcryptprimitives.dll beside it; `.ci/run` builds both and sets up a Wine prefix in
+//! `WINEPREFIX`); otherwise each test prints that it was skipped.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+/// ferry.exe to test, or `None` (with a note) when the Windows test is not set up.
+fn wine_exe(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("FERRY_WINE_EXE") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "skipped windows::{test}: set FERRY_WINE_EXE to a ferry.exe built for \
+                 x86_64-pc-windows-gnu to run it under Wine (.ci/run does)"
+            );
+            None
+        }
+    }
+}
+
+/// A Unix path as the Windows program sees it (Wine maps `/` to drive Z:).
+fn windows_path(p: &Path) -> String {
+    format!("Z:{}", p.display()).replace('/', "\\")
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `wine ferry.exe ARGS` in `/` (not the config's folder: nothing may depend on it), killed
+/// after `limit`.
+fn wine(exe: &Path, args: &[&str], limit: Duration) -> Ran {
+    let mut child = Command::new("wine")
+        .arg(exe)
+        .args(args)
+        .current_dir("/")
+        .env(
+            "WINEDEBUG",
+            std::env::var("WINEDEBUG").unwrap_or_else(|_| "-all".into()),
+        )
+        .env("FERRY_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wine (apt-get install wine64)");
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = read(Box::new(child.stdout.take().expect("stdout")));
+    let err = read(Box::new(child.stderr.take().expect("stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let ran = Ran {
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    };
+    assert!(
+        status.is_some(),
+        "wine {args:?} still running after {limit:?}:\n{ran}"
+    );
+    ran
+}
+
+/// A copy of the shipped config in a new temp folder, and its path as Windows sees it.
+fn shipped_copy() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config.toml");
+    std::fs::copy(shipped_config(), &cfg).expect("copy config");
+    let win = windows_path(&cfg);
+    (dir, win)
+}
+
+fn summary(ran: &Ran) -> serde_json::Value {
+    ran.stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON summary:\n{ran}"))
+}
+
+const SCHEMES: [&str; 2] = ["shops-to-stocks", "offline-returns"];
+
+#[test]
+fn exe_checks_and_delivers_the_shipped_config_once() {
+    let Some(exe) = wine_exe("exe_checks_and_delivers_the_shipped_config_once") else {
+        return;
+    };
+    let (dir, cfg) = shipped_copy();
+    let limit = Duration::from_secs(300);
+    let ran = wine(&exe, &["--config", &cfg, "check"], limit);
+    assert!(ran.code == 0 && ran.stdout.starts_with("ok"), "{ran}");
+
+    let ran = wine(&exe, &["--config", &cfg, "run", "--once", "--json"], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+    let first = summary(&ran);
+    for s in SCHEMES {
+        let r = row(&first, s);
+        assert!(r["delivered"].as_u64().unwrap_or(0) > 0, "{s}: {first}");
+        assert_eq!(r["dead"], 0, "{s}: {first}");
+    }
+    // Data and logs went beside the config, not into the working folder.
+    assert!(
+        dir.path().join("data/store").is_dir(),
+        "no store beside the config"
+    );
+    let logs = std::fs::read_dir(dir.path().join("data/logs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(logs > 0, "no log file in data/logs");
+
+    let ran = wine(&exe, &["--config", &cfg, "run", "--once", "--json"], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+    let second = summary(&ran);
+    for s in SCHEMES {
+        let (a, b) = (row(&first, s), row(&second, s));
+        assert_eq!(b["delivered"], 0, "{s} posted again: {second}");
+        assert_eq!(b["new"], 0, "{s}: {second}");
+        assert_eq!(b["delivered_total"], a["delivered_total"], "{s}: {second}");
+    }
+}
+
+/// Keeps a Windows program running while a test talks to a service: Wine ends its services
+/// (without a Stop) once no other Windows program runs in the prefix. `cmd /k` waits on its
+/// stdin; closing it ends cmd.
+struct KeepWineUp(std::process::Child);
+
+impl KeepWineUp {
+    fn start() -> KeepWineUp {
+        let child = Command::new("wine")
+            .args(["cmd", "/k"])
+            .env("WINEDEBUG", "-all")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start wine cmd");
+        KeepWineUp(child)
+    }
+}
+
+impl Drop for KeepWineUp {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Removes a test service however the test ends (an automatic-start service left behind would
+/// start with every later Wine program in the prefix).
+struct Installed<'a> {
+    exe: &'a Path,
+    name: String,
+}
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("wine")
+            .arg(self.exe)
+            .args(["service", "uninstall", "--name", &self.name])
+            .env("WINEDEBUG", "-all")
+            .output();
+    }
+}
+
+/// The counts in `data_dir/status.json`, which a running ferry rewrites every 2 s.
+fn delivered_in_snapshot(data: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(data.join("status.json")).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    json["schemes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let name = s["scheme"].as_str().unwrap_or("").to_string();
+                    (name, s["delivered"].as_u64().unwrap_or(0))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn service_installs_runs_stops_and_uninstalls_under_wine() {
+    let Some(exe) = wine_exe("service_installs_runs_stops_and_uninstalls_under_wine") else {
+        return;
+    };
+    let _wine = KeepWineUp::start();
+    let limit = Duration::from_secs(120);
+    let (dir, cfg) = shipped_copy();
+    let name = format!("ferry-it-{}", std::process::id());
+    let svc = |action: &str| wine(&exe, &["service", action, "--name", &name], limit);
+
+    let ran = wine(
+        &exe,
+        &["--config", &cfg, "service", "install", "--name", &name],
+        limit,
+    );
+    let _installed = Installed {
+        exe: &exe,
+        name: name.clone(),
+    };
+    assert_eq!(ran.code, 0, "{ran}");
+    let runs = format!("--config {cfg} service run --name {name}");
+    assert!(ran.stdout.contains(&runs), "{ran}");
+    let ran = svc("status");
+    assert_eq!(ran.code, 3, "{ran}");
+    assert!(ran.stdout.contains("is stopped"), "{ran}");
+    assert!(
+        ran.stdout.contains("not run since it was installed"),
+        "{ran}"
+    );
+    assert!(ran.stdout.contains("automatically with Windows"), "{ran}");
+
+    let ran = svc("start");
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("is running (pid "), "{ran}");
+    // The service delivers both schemes (its working folder is Wine's System32: the data folder
+    // is found beside the config).
+    let data = dir.path().join("data");
+    let started = Instant::now();
+    loop {
+        let counts = delivered_in_snapshot(&data);
+        let all = SCHEMES
+            .iter()
+            .all(|s| counts.iter().any(|(n, d)| n == s && *d > 0));
+        if all {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the service delivered {counts:?}\n{}",
+            svc("status")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let ran = svc("status");
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("is running (pid "), "{ran}");
+
+    let ran = svc("stop");
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("has stopped"), "{ran}");
+    let ran = svc("status");
+    assert_eq!(ran.code, 3, "{ran}");
+    assert!(
+        !ran.stdout.contains("by itself"),
+        "a requested stop is no failure: {ran}"
+    );
+    // It stopped through `run`'s own path: the summary logged, the store and pid file let go.
+    let logs: String = std::fs::read_dir(data.join("logs"))
+        .expect("log dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert!(logs.contains("ferry service running"), "{logs}");
+    assert!(logs.contains("ferry service stopped"), "{logs}");
+    assert!(!data.join("ferry.pid").exists(), "pid file left behind");
+
+    let ran = svc("uninstall");
+    assert_eq!(ran.code, 0, "{ran}");
+    let ran = svc("status");
+    assert_eq!(ran.code, 1, "{ran}");
+    assert!(ran.stdout.contains("no service of that name"), "{ran}");
+}
+
+#[test]
+fn service_with_a_config_error_stops_and_says_why_under_wine() {
+    let Some(exe) = wine_exe("service_with_a_config_error_stops_and_says_why_under_wine") else {
+        return;
+    };
+    let _wine = KeepWineUp::start();
+    let limit = Duration::from_secs(120);
+    // The real systems with a secret the service cannot see: `install` accepts the config
+    // (an admin's window may lack the service's variables), the service cannot start.
+    let (dir, cfg) = shipped_copy();
+    let path = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let text = text
+        .replacen(
+            "[simulator]\nenabled = true",
+            "[simulator]\nenabled = false",
+            1,
+        )
+        .replace(
+            "# app_secret = \"${JST_APP_SECRET}\"",
+            "app_secret = \"${FERRY_IT_UNSET_SECRET}\"",
+        )
+        .replace(
+            "# app_secret = \"${KD_APP_SECRET}\"",
+            "app_secret = \"${FERRY_IT_UNSET_SECRET}\"",
+        );
+    assert_eq!(
+        text.matches("FERRY_IT_UNSET_SECRET").count(),
+        2,
+        "shipped config changed"
+    );
+    std::fs::write(&path, text).expect("write config");
+    let name = format!("ferry-it-bad-{}", std::process::id());
+    let svc = |action: &str| wine(&exe, &["service", action, "--name", &name], limit);
+
+    let ran = wine(
+        &exe,
+        &["--config", &cfg, "service", "install", "--name", &name],
+        limit,
+    );
+    let _installed = Installed {
+        exe: &exe,
+        name: name.clone(),
+    };
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("FERRY_IT_UNSET_SECRET"), "{ran}");
+
+    let ran = svc("start");
+    assert_eq!(ran.code, 3, "{ran}");
+    assert!(
+        ran.stdout
+            .contains("ferry error 1: the config could not be loaded"),
+        "{ran}"
+    );
+    let errors = dir
+        .path()
+        .join("data")
+        .join("logs")
+        .join("ferry-service-errors.log");
+    assert!(ran.stdout.contains(&windows_path(&errors)), "{ran}");
+    let text = std::fs::read_to_string(&errors).expect("ferry-service-errors.log");
+    assert!(
+        text.contains(&format!("the Windows service {name} cannot start")),
+        "{text}"
+    );
+    assert!(
+        text.contains("`FERRY_IT_UNSET_SECRET` is not set"),
+        "{text}"
+    );
+}
