@@ -34,7 +34,10 @@ export WINEPREFIX
 trap 'wineserver -k >/dev/null 2>&1 || true; rm -rf "$(dirname "$WINEPREFIX")"' EXIT
 # Without wine32 it says it cannot open syswow64\rundll32.exe: harmless, 64-bit programs run.
 time wineboot -i >/dev/null 2>&1 || true
-wine "$WIN_OUT/ferry.exe" --version
+# Output through a file: Wine's daemons, started by the first program, inherit its handles.
+wine "$WIN_OUT/ferry.exe" --version </dev/null >"$WINEPREFIX.version" 2>&1 \
+    || { cat "$WINEPREFIX.version"; echo "ferry.exe does not start under Wine"; exit 1; }
+cat "$WINEPREFIX.version"
 
 export FERRY_WINE_EXE="$(realpath "$WIN_OUT/ferry.exe")"
 

@@ -6,9 +6,9 @@
 //! bcryptprimitives.dll beside it; `.ci/run` builds both and sets up a Wine prefix in
 //! `WINEPREFIX`); otherwise each test prints that it was skipped.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
@@ -48,9 +48,29 @@ impl std::fmt::Display for Ran {
     }
 }
 
+/// Waits for `child` at most `limit`; kills it after that. `None` when it was killed.
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// `wine ferry.exe ARGS` in `/` (not the config's folder: nothing may depend on it), killed
-/// after `limit`.
+/// after `limit`. Output goes to files, not pipes: the first Wine program of a session starts
+/// Wine's own daemons (wineserver, services.exe), which inherit its output handles and outlive
+/// it, so reading a pipe to its end would wait for them.
 fn wine(exe: &Path, args: &[&str], limit: Duration) -> Ran {
+    let out = tempfile::tempfile().expect("temp file");
+    let err = tempfile::tempfile().expect("temp file");
     let mut child = Command::new("wine")
         .arg(exe)
         .args(args)
@@ -61,35 +81,21 @@ fn wine(exe: &Path, args: &[&str], limit: Duration) -> Ran {
         )
         .env("FERRY_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(err.try_clone().expect("clone"))
         .spawn()
         .expect("start wine (apt-get install wine64)");
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = read(Box::new(child.stdout.take().expect("stdout")));
-    let err = read(Box::new(child.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break Some(s);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let status = wait_bounded(&mut child, limit);
+    let read = |mut f: std::fs::File| {
+        let mut text = String::new();
+        let _ = f.seek(SeekFrom::Start(0));
+        let _ = f.read_to_string(&mut text);
+        text
     };
     let ran = Ran {
         code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+        stdout: read(out),
+        stderr: read(err),
     };
     assert!(
         status.is_some(),
@@ -178,15 +184,7 @@ impl KeepWineUp {
 impl Drop for KeepWineUp {
     fn drop(&mut self) {
         drop(self.0.stdin.take());
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        wait_bounded(&mut self.0, Duration::from_secs(10));
     }
 }
 
@@ -199,11 +197,17 @@ struct Installed<'a> {
 
 impl Drop for Installed<'_> {
     fn drop(&mut self) {
-        let _ = Command::new("wine")
+        let child = Command::new("wine")
             .arg(self.exe)
             .args(["service", "uninstall", "--name", &self.name])
             .env("WINEDEBUG", "-all")
-            .output();
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = child {
+            wait_bounded(&mut child, Duration::from_secs(60));
+        }
     }
 }
 
@@ -377,4 +381,44 @@ fn service_with_a_config_error_stops_and_says_why_under_wine() {
         text.contains("`FERRY_IT_UNSET_SECRET` is not set"),
         "{text}"
     );
+}
+
+#[test]
+fn service_whose_config_is_gone_says_why_beside_the_exe_under_wine() {
+    let Some(exe) = wine_exe("service_whose_config_is_gone_says_why_beside_the_exe_under_wine")
+    else {
+        return;
+    };
+    let _wine = KeepWineUp::start();
+    let limit = Duration::from_secs(120);
+    // Its own copy of ferry.exe (and the test-only DLL): the errors file is written beside it.
+    let bin = tempfile::tempdir().expect("tempdir");
+    let own_exe = bin.path().join("ferry.exe");
+    std::fs::copy(&exe, &own_exe).expect("copy ferry.exe");
+    if let Some(dll) = exe.parent().map(|d| d.join("bcryptprimitives.dll")) {
+        if dll.exists() {
+            std::fs::copy(&dll, bin.path().join("bcryptprimitives.dll")).expect("copy dll");
+        }
+    }
+    let (dir, cfg) = shipped_copy();
+    let name = format!("ferry-it-gone-{}", std::process::id());
+    let ran = wine(
+        &own_exe,
+        &["--config", &cfg, "service", "install", "--name", &name],
+        limit,
+    );
+    let _installed = Installed {
+        exe: &own_exe,
+        name: name.clone(),
+    };
+    assert_eq!(ran.code, 0, "{ran}");
+    std::fs::remove_file(dir.path().join("config.toml")).expect("remove config");
+
+    let ran = wine(&own_exe, &["service", "start", "--name", &name], limit);
+    assert_eq!(ran.code, 3, "{ran}");
+    assert!(ran.stdout.contains("ferry error 1"), "{ran}");
+    let errors = bin.path().join("ferry-service-errors.log");
+    assert!(ran.stdout.contains(&windows_path(&errors)), "{ran}");
+    let text = std::fs::read_to_string(&errors).expect("ferry-service-errors.log beside the exe");
+    assert!(text.contains("cannot read the config file"), "{text}");
 }
