@@ -276,13 +276,7 @@ async fn dlq_show(
         let e = s
             .get(id)?
             .ok_or(ApiError::NotFound(format!("no entry #{id}")))?;
-        let events = s.trace(&e.scheme, &e.source_key)?;
-        let mut v = views::dead_item(&e);
-        v["state"] = json!(e.state.name());
-        v["status"] = json!(e.state.to_string());
-        v["model"] = e.model_json().unwrap_or(Value::Null);
-        v["trace"] = json!(views::trace_events(&events));
-        Ok(v)
+        Ok(views::entry_detail(s, &e)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(item))

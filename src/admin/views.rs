@@ -202,3 +202,14 @@ pub fn trace(store: &Store, schemes: &[String], key: &str) -> Result<Vec<Value>,
     }
     Ok(items)
 }
+
+/// One entry with its state, model and trace (`GET /api/dlq/ID`, `ferry dlq show`).
+pub fn entry_detail(store: &Store, e: &OutboxEntry) -> Result<Value, StoreError> {
+    let events = store.trace(&e.scheme, &e.source_key)?;
+    let mut v = dead_item(e);
+    v["state"] = json!(e.state.name());
+    v["status"] = json!(e.state.to_string());
+    v["model"] = e.model_json().unwrap_or(Value::Null);
+    v["trace"] = json!(trace_events(&events));
+    Ok(v)
+}
