@@ -3,8 +3,9 @@
 //! manager (install, start, status, stop, uninstall; a config error at service start).
 //!
 //! Runs only when `FERRY_WINE_EXE` names a built ferry.exe (with the test-only
-//! bcryptprimitives.dll beside it; `.ci/run` builds both and sets up a Wine prefix in
-//! `WINEPREFIX`); otherwise each test prints that it was skipped.
+//! bcryptprimitives.dll beside it; `.ci/windows.sh` builds both, sets up a Wine prefix in
+//! `WINEPREFIX` and keeps one Wine session up with `wineserver -p`, and `bash .ci/windows.sh`
+//! alone also runs these tests); otherwise each test prints that it was skipped.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
