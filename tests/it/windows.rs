@@ -423,3 +423,93 @@ fn service_whose_config_is_gone_says_why_beside_the_exe_under_wine() {
     let text = std::fs::read_to_string(&errors).expect("ferry-service-errors.log beside the exe");
     assert!(text.contains("cannot read the config file"), "{text}");
 }
+
+#[test]
+fn service_stop_finishes_the_batch_in_hand_under_wine() {
+    let Some(exe) = wine_exe("service_stop_finishes_the_batch_in_hand_under_wine") else {
+        return;
+    };
+    let _wine = KeepWineUp::start();
+    let limit = Duration::from_secs(120);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The simulators in this process (Wine programs share the loopback), each BatchSave taking
+    // 2 s and batches of 10: while the service delivers, a batch is always in hand.
+    let sims = start_sims(
+        dir.path(),
+        &SimOpts {
+            docs: 300,
+            save_latency: Duration::from_secs(2),
+            ..SimOpts::default()
+        },
+    );
+    let config = write_config(dir.path(), &sims, |t| {
+        set_scheme(t, "target", "batch_size", toml::Value::Integer(10));
+    });
+    let cfg = windows_path(&config);
+    let name = format!("ferry-it-stop-{}", std::process::id());
+    let ran = wine(
+        &exe,
+        &["--config", &cfg, "service", "install", "--name", &name],
+        limit,
+    );
+    let _installed = Installed {
+        exe: &exe,
+        name: name.clone(),
+    };
+    assert_eq!(ran.code, 0, "{ran}");
+    let ran = wine(&exe, &["service", "start", "--name", &name], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+
+    // Delivering, with more batches to come.
+    let eligible = eligible_returns(&sims).len();
+    let started = Instant::now();
+    while sims.kingdee.count("SAL_RETURNSTOCK") == 0 {
+        assert!(started.elapsed() < limit, "nothing delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        eligible - sims.kingdee.count("SAL_RETURNSTOCK") > 30,
+        "too few returns left to catch a batch in hand ({eligible} eligible)"
+    );
+
+    // While `stop` waits, the service says it is stopping.
+    let watcher = {
+        let (exe, name) = (exe.clone(), name.clone());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..20 {
+                let ran = wine(&exe, &["service", "status", "--name", &name], limit);
+                let first = ran.stdout.lines().next().unwrap_or("").to_string();
+                let stopped = first.ends_with("is stopped");
+                seen.push(first);
+                if stopped {
+                    break;
+                }
+            }
+            seen
+        })
+    };
+    let ran = wine(&exe, &["service", "stop", "--name", &name], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("has stopped"), "{ran}");
+    let seen = watcher.join().expect("watcher");
+    assert!(
+        seen.iter()
+            .any(|l| l.ends_with("is stopping (finishing the batch in hand)")),
+        "{seen:#?}"
+    );
+
+    // The batch in hand was finished and recorded: nothing in flight, and the store's
+    // delivered count is exactly what Kingdee saved.
+    let out = ferry(&config, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    let rows = status["schemes"].as_array().cloned().unwrap_or_default();
+    let field = |f: &str| -> u64 { rows.iter().map(|r| r[f].as_u64().unwrap_or(0)).sum() };
+    assert_eq!(field("in_flight"), 0, "{status}");
+    let saved = sims.kingdee.count("SAL_RETURNSTOCK") + sims.kingdee.count("BD_STOCK");
+    assert_eq!(field("delivered"), saved as u64, "{status}");
+    assert!(
+        field("pending") > 0,
+        "stopped before the end of the backlog: {status}"
+    );
+}
