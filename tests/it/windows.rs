@@ -444,6 +444,11 @@ fn service_stop_finishes_the_batch_in_hand_under_wine() {
     );
     let config = write_config(dir.path(), &sims, |t| {
         set_scheme(t, "target", "batch_size", toml::Value::Integer(10));
+        // Well above the 2 s a save takes, also on a loaded machine (a timed-out save would
+        // be uncertain, not delivered).
+        if let Some(toml::Value::Table(k)) = t.get_mut("kingdee") {
+            k.insert("timeout".into(), toml::Value::String("60s".into()));
+        }
     });
     let cfg = windows_path(&config);
     let name = format!("ferry-it-stop-{}", std::process::id());
