@@ -34,6 +34,11 @@ export WINEPREFIX
 trap 'wineserver -k >/dev/null 2>&1 || true; rm -rf "$(dirname "$WINEPREFIX")"' EXIT
 # Without wine32 it says it cannot open syswow64\rundll32.exe: harmless, 64-bit programs run.
 time wineboot -i >/dev/null 2>&1 || true
+wineserver -w
+# One persistent Wine session for the whole run (ended by the trap above): the Windows services
+# the tests install keep running between two Wine programs, and no test starts while a session
+# is shutting down (a service installed then was seen to vanish).
+wineserver -p
 # Output through a file: Wine's daemons, started by the first program, inherit its handles.
 wine "$WIN_OUT/ferry.exe" --version </dev/null >"$WINEPREFIX.version" 2>&1 \
     || { cat "$WINEPREFIX.version"; echo "ferry.exe does not start under Wine"; exit 1; }

@@ -3,8 +3,9 @@
 //! manager (install, start, status, stop, uninstall; a config error at service start).
 //!
 //! Runs only when `FERRY_WINE_EXE` names a built ferry.exe (with the test-only
-//! bcryptprimitives.dll beside it; `.ci/run` builds both and sets up a Wine prefix in
-//! `WINEPREFIX`); otherwise each test prints that it was skipped.
+//! bcryptprimitives.dll beside it; `.ci/windows.sh` builds both, sets up a Wine prefix in
+//! `WINEPREFIX` and keeps one Wine session up with `wineserver -p`, and `bash .ci/windows.sh`
+//! alone also runs these tests); otherwise each test prints that it was skipped.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -421,4 +422,99 @@ fn service_whose_config_is_gone_says_why_beside_the_exe_under_wine() {
     assert!(ran.stdout.contains(&windows_path(&errors)), "{ran}");
     let text = std::fs::read_to_string(&errors).expect("ferry-service-errors.log beside the exe");
     assert!(text.contains("cannot read the config file"), "{text}");
+}
+
+#[test]
+fn service_stop_finishes_the_batch_in_hand_under_wine() {
+    let Some(exe) = wine_exe("service_stop_finishes_the_batch_in_hand_under_wine") else {
+        return;
+    };
+    let _wine = KeepWineUp::start();
+    let limit = Duration::from_secs(120);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The simulators in this process (Wine programs share the loopback), each BatchSave taking
+    // 2 s and batches of 10: while the service delivers, a batch is always in hand.
+    let sims = start_sims(
+        dir.path(),
+        &SimOpts {
+            docs: 300,
+            save_latency: Duration::from_secs(2),
+            ..SimOpts::default()
+        },
+    );
+    let config = write_config(dir.path(), &sims, |t| {
+        set_scheme(t, "target", "batch_size", toml::Value::Integer(10));
+        // Well above the 2 s a save takes, also on a loaded machine (a timed-out save would
+        // be uncertain, not delivered).
+        if let Some(toml::Value::Table(k)) = t.get_mut("kingdee") {
+            k.insert("timeout".into(), toml::Value::String("60s".into()));
+        }
+    });
+    let cfg = windows_path(&config);
+    let name = format!("ferry-it-stop-{}", std::process::id());
+    let ran = wine(
+        &exe,
+        &["--config", &cfg, "service", "install", "--name", &name],
+        limit,
+    );
+    let _installed = Installed {
+        exe: &exe,
+        name: name.clone(),
+    };
+    assert_eq!(ran.code, 0, "{ran}");
+    let ran = wine(&exe, &["service", "start", "--name", &name], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+
+    // Delivering, with more batches to come.
+    let eligible = eligible_returns(&sims).len();
+    let started = Instant::now();
+    while sims.kingdee.count("SAL_RETURNSTOCK") == 0 {
+        assert!(started.elapsed() < limit, "nothing delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        eligible - sims.kingdee.count("SAL_RETURNSTOCK") > 30,
+        "too few returns left to catch a batch in hand ({eligible} eligible)"
+    );
+
+    // While `stop` waits, the service says it is stopping.
+    let watcher = {
+        let (exe, name) = (exe.clone(), name.clone());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..20 {
+                let ran = wine(&exe, &["service", "status", "--name", &name], limit);
+                let first = ran.stdout.lines().next().unwrap_or("").to_string();
+                let stopped = first.ends_with("is stopped");
+                seen.push(first);
+                if stopped {
+                    break;
+                }
+            }
+            seen
+        })
+    };
+    let ran = wine(&exe, &["service", "stop", "--name", &name], limit);
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(ran.stdout.contains("has stopped"), "{ran}");
+    let seen = watcher.join().expect("watcher");
+    assert!(
+        seen.iter()
+            .any(|l| l.ends_with("is stopping (finishing the batch in hand)")),
+        "{seen:#?}"
+    );
+
+    // The batch in hand was finished and recorded: nothing in flight, and the store's
+    // delivered count is exactly what Kingdee saved.
+    let out = ferry(&config, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    let rows = status["schemes"].as_array().cloned().unwrap_or_default();
+    let field = |f: &str| -> u64 { rows.iter().map(|r| r[f].as_u64().unwrap_or(0)).sum() };
+    assert_eq!(field("in_flight"), 0, "{status}");
+    let saved = sims.kingdee.count("SAL_RETURNSTOCK") + sims.kingdee.count("BD_STOCK");
+    assert_eq!(field("delivered"), saved as u64, "{status}");
+    assert!(
+        field("pending") > 0,
+        "stopped before the end of the backlog: {status}"
+    );
 }
