@@ -66,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(metrics))
         .route("/api/status", web::get().to(status))
         .route("/api/schemes", web::get().to(schemes))
+        .route("/api/snapshot", web::get().to(snapshot))
         .route("/api/queue", web::get().to(queue))
         .route("/api/dlq", web::get().to(dlq_list))
         .route("/api/dlq/{id}", web::get().to(dlq_show))
@@ -457,4 +458,15 @@ async fn backup(
         "records": report.records,
         "held_ms": report.held_ms,
     })))
+}
+
+/// What `ferry status` shows, read now (`ferry status` while ferry runs comes here).
+async fn snapshot(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
+    let d = data.clone();
+    let mut snap = with_store(&data, move |s| {
+        crate::pipeline::snapshot::collect(&d.shared.config, s, 10).map_err(ApiError::from)
+    })
+    .await?;
+    snap.admin_url = Some(data.url.clone());
+    Ok(HttpResponse::Ok().json(snap))
 }

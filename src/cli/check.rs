@@ -15,6 +15,18 @@ pub fn check(path: &Path, out: &mut dyn Write) -> io::Result<bool> {
                 writeln!(out, "  {}", summary(s))?;
             }
             writeln!(out, "  {}", connections(&c))?;
+            writeln!(out, "  {}", admin(&c))?;
+            for a in &c.alerts {
+                let on: Vec<&str> = a.on.iter().map(|t| t.as_str()).collect();
+                writeln!(
+                    out,
+                    "  alert {} ({}): on {}, at most one message per {}",
+                    a.name,
+                    a.kind.as_str(),
+                    on.join(", "),
+                    humantime::format_duration(a.min_interval)
+                )?;
+            }
             Ok(true)
         }
         Err(errors) => {
@@ -63,6 +75,21 @@ pub fn summary(s: &Scheme) -> String {
         s.retry.max_attempts,
         s.on_change,
     )
+}
+
+/// Where the console listens, and whether it needs the token (never the token itself).
+fn admin(c: &Config) -> String {
+    match c.admin.listen {
+        Some(a) => format!(
+            "console and API: http://{a}/ ({})",
+            if c.admin.token.is_some() {
+                "token required"
+            } else {
+                "no token: this machine only"
+            }
+        ),
+        None => "console and API: off".to_string(),
+    }
 }
 
 fn connections(c: &Config) -> String {

@@ -50,11 +50,17 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
             })?)
         }
         Opened::Missing => View::NeverRan(empty(&config)),
-        Opened::Held(Some(h)) if h.command == "run" => View::Running {
-            pid: h.pid,
-            // A snapshot is trusted only when the process that has the store wrote it.
-            snap: snapshot::read(&config.data_dir).filter(|s| s.pid == h.pid),
-        },
+        Opened::Held(Some(h)) if h.command == "run" => {
+            let pid = h.pid;
+            // Asked of the running ferry through its API; else the snapshot file it rewrites
+            // every two seconds, trusted only when the process that has the store wrote it.
+            let live = super::remote::Remote::of(&config, "status", Some(h))
+                .and_then(|r| r.get("/api/snapshot"))
+                .ok()
+                .and_then(|v| serde_json::from_value::<Snapshot>(v).ok());
+            let snap = live.or_else(|| snapshot::read(&config.data_dir).filter(|s| s.pid == pid));
+            View::Running { pid, snap }
+        }
         Opened::Held(holder) => return Err(OpenError::held(&config, "status", holder).into()),
     };
     if args.json {

@@ -303,6 +303,19 @@ fn the_api_shows_the_run_and_a_fixed_dead_letter_is_replayed_and_delivered() {
     let api_total = get_json(&format!("{url}/api/dlq"))["total"].as_u64();
     assert_eq!(listed.as_array().map(|a| a.len() as u64), api_total);
 
+    // status asks the running ferry too: what it says is the API's, with no lag.
+    let (code, text) = cli(&["status", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let st: Value = serde_json::from_str(text.trim()).expect("status --json");
+    assert_eq!(st["admin_url"].as_str(), Some(url.as_str()), "{st}");
+    assert_eq!(st["dead_total"].as_u64(), api_total, "{st}");
+    let (code, text) = cli(&["check"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("console and API: http://127.0.0.1:0/ (token required)"),
+        "{text}"
+    );
+
     // A backup while ferry runs is taken by the running ferry; the copy opens as a store with
     // the same counts.
     let copy = dir.path().join("backup-1");
