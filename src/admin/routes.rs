@@ -163,11 +163,16 @@ fn active(data: &AdminState) -> Vec<usize> {
     data.fetchers.iter().map(|(i, _)| *i).collect()
 }
 
-async fn metrics(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
+/// Every scheme's card, read on the blocking pool.
+async fn scheme_views(data: &Data) -> Result<Vec<views::SchemeView>, ApiError> {
     let d = data.clone();
-    let views = web::block(move || views::schemes(&d.shared, &active(&d)))
+    Ok(web::block(move || views::schemes(&d.shared, &active(&d)))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        .map_err(|e| ApiError::Internal(e.to_string()))??)
+}
+
+async fn metrics(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
+    let views = scheme_views(&data).await?;
     let figures = views::figures(&views, &data.shared);
     let bytes = store_bytes(&data);
     let text = data.shared.telemetry.metrics.render(&figures, bytes);
@@ -177,7 +182,7 @@ async fn metrics(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
 }
 
 fn store_bytes(data: &AdminState) -> u64 {
-    crate::store::dir_size(&data.shared.config.data_dir.join("store"))
+    data.shared.store.size_on_disk().unwrap_or(0)
 }
 
 async fn status(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
@@ -205,10 +210,7 @@ async fn status(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
 }
 
 async fn schemes(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
-    let d = data.clone();
-    let views = web::block(move || views::schemes(&d.shared, &active(&d)))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let views = scheme_views(&data).await?;
     Ok(HttpResponse::Ok().json(json!({ "schemes": views })))
 }
 

@@ -129,16 +129,7 @@ impl Store {
             if old.model.is_empty() {
                 return Err(invalid(&old, "Pending (it has no mapped model; fix the source or mapping, it comes back when re-fetched)"));
             }
-            let mut e = old.clone();
-            e.state = Delivery::Pending;
-            e.attempts = 0;
-            e.updated_at = tx.now;
-            if let Some(c) = tx.claim_lines(&e)? {
-                return Err(abort(c.into_error(id)));
-            }
-            tx.trace(&e.scheme, &e.source_key, Some(id), TraceKind::Replayed)?;
-            tx.put_entry(Some(&old), &e)?;
-            Ok(e)
+            requeue(tx, &old, old.clone())
         })
     }
 
@@ -164,14 +155,7 @@ impl Store {
             e.line_keys = n.line_keys.clone();
             e.model = n.model.clone();
             e.fingerprint = n.fingerprint;
-            e.state = Delivery::Pending;
-            e.attempts = 0;
-            e.updated_at = tx.now;
-            if let Some(c) = tx.claim_lines(&e)? {
-                return Err(abort(c.into_error(id)));
-            }
-            tx.trace(&e.scheme, &e.source_key, Some(id), TraceKind::Replayed)?;
-            tx.put_entry(Some(&old), &e)?;
+            let e = requeue(tx, &old, e)?;
             tx.set_source(id, None)?;
             tx.set_by_key(&e.scheme, &e.source_key, id, n.fingerprint)
                 .map(|_| e)
@@ -219,4 +203,18 @@ impl Store {
             tx.remove_notice(&old)
         })
     }
+}
+
+/// A replayed dead letter `e` (from `old`, perhaps with a new model) back to Pending with its
+/// attempts reset: its line keys claimed again, the replay traced.
+fn requeue(tx: &mut Tx, old: &OutboxEntry, mut e: OutboxEntry) -> TxResult<OutboxEntry> {
+    e.state = Delivery::Pending;
+    e.attempts = 0;
+    e.updated_at = tx.now;
+    if let Some(c) = tx.claim_lines(&e)? {
+        return Err(abort(c.into_error(e.id)));
+    }
+    tx.trace(&e.scheme, &e.source_key, Some(e.id), TraceKind::Replayed)?;
+    tx.put_entry(Some(old), &e)?;
+    Ok(e)
 }
