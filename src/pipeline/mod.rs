@@ -6,6 +6,7 @@
 //! structs that the actors lock and drive. Sled I/O always runs on the blocking pool.
 
 pub mod board;
+pub mod budget;
 pub mod delivery;
 pub mod fetcher;
 pub mod mapper;
