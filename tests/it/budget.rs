@@ -35,6 +35,31 @@ fn status_rows(config: &Path) -> Option<Vec<Value>> {
     v["schemes"].as_array().cloned()
 }
 
+/// The admin URL the running ferry wrote into its status snapshot, once it did.
+fn admin_url(config: &Path) -> Option<String> {
+    let data = config.parent()?.join("data");
+    let bytes = std::fs::read(data.join("status.json")).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v["admin_url"].as_str().map(String::from)
+}
+
+/// The scheme rows of the admin API's `GET /api/status` (cheaper to poll than `ferry status`).
+fn api_rows(url: &str) -> Option<Vec<Value>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let v: Value = rt.block_on(async {
+        let c = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .ok()?;
+        let r = c.get(format!("{url}/api/status")).send().await.ok()?;
+        r.json().await.ok()
+    })?;
+    v["schemes"].as_array().cloned()
+}
+
 fn row_of<'a>(rows: &'a [Value], scheme: &str) -> &'a Value {
     rows.iter()
         .find(|r| r["scheme"] == scheme)
@@ -49,15 +74,28 @@ fn caught_up(row: &Value, started_unix: i64) -> bool {
         .is_some_and(|c| c >= started_unix - 30)
 }
 
-#[test]
-fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let o = SimOpts::default(); // 5/s and 100/min, as Jushuitan allows one app
-    let sims = start_sims(dir.path(), &o);
-    let config = write_config(dir.path(), &sims, |t| {
-        // Both backfills page ~70 days in 2-day windows: ~35 calls each, ~15 s at 5/s for the
-        // two together, and fewer than 100 calls in all, so the test stays within a minute.
-        set_scheme(t, "source", "window", toml::Value::String("2d".into()));
+/// Spawns `ferry run` with `extra` arguments.
+fn spawn_run(config: &Path, extra: &[&str]) -> Running {
+    Running(
+        Command::new(ferry_bin())
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .args(extra)
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry run"),
+    )
+}
+
+/// The shipped config with two backfills of `other.inout.query` in windows of `window`
+/// (returns, and a copy for 其它出库 whose precondition filters everything) and the shops
+/// scheme, last, running every 2 seconds.
+fn budget_config(dir: &Path, sims: &ferry::sim::Sims, window: &str) -> std::path::PathBuf {
+    write_config(dir, sims, |t| {
+        set_scheme(t, "source", "window", toml::Value::String(window.into()));
         set_scheme(t, "", "every", toml::Value::String("1h".into()));
         let Some(toml::Value::Array(schemes)) = t.get_mut("scheme") else {
             panic!("the shipped config has schemes");
@@ -72,38 +110,46 @@ fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
         let types = toml::Value::Array(vec![toml::Value::String("其它出库".into())]);
         issues["source"]["params"]["types"] = types;
         schemes.push(issues);
-        for s in schemes.iter_mut() {
-            if s["name"].as_str() == Some(SHOPS) {
-                // The incremental scheme: one call per run, every 2 seconds.
-                s["every"] = toml::Value::String("2s".into());
-            }
-        }
-    });
+        // The incremental scheme: one call per run, every 2 seconds; last in the config, so
+        // a run that took the schemes one after the other would come to it last.
+        let i = schemes
+            .iter()
+            .position(|s| s["name"].as_str() == Some(SHOPS))
+            .expect("the shops scheme");
+        let mut shops = schemes.remove(i);
+        shops["every"] = toml::Value::String("2s".into());
+        schemes.push(shops);
+    })
+}
+
+#[test]
+fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = SimOpts::default(); // 5/s and 100/min, as Jushuitan allows one app
+    let sims = start_sims(dir.path(), &o);
+    // Both backfills page ~70 days in 2-day windows: ~35 calls each, ~15 s at 5/s for the
+    // two together, and fewer than 100 calls in all, so the test stays within a minute.
+    let config = budget_config(dir.path(), &sims, "2d");
     let started = Instant::now();
     let started_unix = ferry::time::now_unix();
-    let _run = Running(
-        Command::new(ferry_bin())
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("FERRY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn ferry run"),
-    );
+    let _run = spawn_run(&config, &[]);
 
     // Poll `ferry status` until both backfills reached the present.
     let mut shops_runs: Vec<(Duration, String)> = Vec::new();
     let mut waits_seen: Vec<(String, Value)> = Vec::new();
     let mut text_waiting = None;
+    let mut json_waiting: Option<Value> = None;
+    let mut url = None;
     let backfills_done = loop {
         assert!(
             started.elapsed() < Duration::from_secs(75),
             "the backfills did not finish; runs of {SHOPS}: {shops_runs:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
-        let Some(rows) = status_rows(&config) else {
+        if url.is_none() {
+            url = admin_url(&config);
+        }
+        let Some(rows) = url.as_deref().and_then(api_rows) else {
             continue;
         };
         let shops = row_of(&rows, SHOPS)["checkpoint"]
@@ -134,6 +180,14 @@ fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
                 .lines()
                 .find(|l| l.contains("WAITING") && (l.contains(RETURNS) || l.contains(ISSUES)));
             text_waiting = waiting.map(String::from);
+        } else if json_waiting.is_none() {
+            // And so does `ferry status --json`, in the scheme's row.
+            json_waiting = status_rows(&config).and_then(|rows| {
+                [RETURNS, ISSUES]
+                    .iter()
+                    .map(|n| row_of(&rows, n)["budget"]["waiting"].clone())
+                    .find(|w| w.is_object())
+            });
         }
     };
 
@@ -173,6 +227,8 @@ fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
     assert!(since >= started_unix - 1, "{who}: {w}");
     let line = text_waiting.expect("`ferry status` showed no backfill WAITING");
     assert!(line.contains("since "), "{line}");
+    let w = json_waiting.expect("`ferry status --json` showed no backfill waiting");
+    assert!(w["since"].is_string() && w["seconds"].is_number(), "{w}");
 
     // Nothing was refused: the simulator never saw more than the limits, so it refused nothing
     // (it counts every arrival, refused or not).
@@ -188,7 +244,7 @@ fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
     );
 
     // Every scheme had its part; the backfilled returns are all delivered, once.
-    let rows = status_rows(&config).expect("status");
+    let rows = status_rows(&config).expect("ferry status --json");
     for name in [RETURNS, ISSUES, SHOPS] {
         let calls = row_of(&rows, name)["budget"]["calls"].as_u64();
         assert!(calls.is_some_and(|c| c > 0), "{name}: {rows:?}");
@@ -214,4 +270,53 @@ fn two_backfills_share_the_budget_and_a_third_scheme_still_runs() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `run --once` catches every scheme up at once: the shops scheme, last in the config, is done
+/// long before the two backfills are.
+#[test]
+fn run_once_does_not_hold_a_scheme_behind_two_backfills() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = SimOpts::default();
+    let sims = start_sims(dir.path(), &o);
+    // ~10 windows of 7 days each: ~20 calls for the two backfills, ~4 s at 5/s.
+    let config = budget_config(dir.path(), &sims, "7d");
+    let started = Instant::now();
+    let started_unix = ferry::time::now_unix();
+    let mut run = spawn_run(&config, &["--once"]);
+    let mut shops_done_while_backfilling = None;
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "run --once did not finish"
+        );
+        if run.0.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let Some(rows) = admin_url(&config).as_deref().and_then(api_rows) else {
+            continue;
+        };
+        let backfilling = [RETURNS, ISSUES]
+            .iter()
+            .any(|n| !caught_up(row_of(&rows, n), started_unix));
+        if shops_done_while_backfilling.is_none() && row_of(&rows, SHOPS)["checkpoint"].is_string()
+        {
+            shops_done_while_backfilling = Some(backfilling);
+        }
+    }
+    let status = run.0.wait().expect("ferry run --once");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        shops_done_while_backfilling,
+        Some(true),
+        "{SHOPS} (last in the config) was caught up only after the backfills"
+    );
+    assert!(sims.jushuitan.max_per_second() <= o.per_second as usize);
+    assert!(sims.jushuitan.max_per_minute() <= o.per_minute as usize);
+    let (code, summary, stderr) = run_once(&config, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let saved = saved_identities(&sims, "SAL_RETURNSTOCK", "FBillNo");
+    assert_eq!(saved.len(), eligible_returns(&sims).len(), "{summary}");
+    assert!(saved.values().all(|&n| n == 1), "{saved:?}");
 }

@@ -50,8 +50,8 @@ impl Client {
     }
 
     /// Waits for this scheme's turn and for the limiter, then records the call (and persists
-    /// the call log).
-    pub(super) async fn acquire(&self) {
+    /// the call log). Returns when the call was recorded, for [`Client::leaving`].
+    pub(super) async fn acquire(&self) -> i64 {
         let started = std::time::Instant::now();
         let ticket = self
             .inner
@@ -65,6 +65,7 @@ impl Client {
             granted: false,
         };
         let mut waited = false;
+        let granted_at;
         loop {
             // Registered before looking, so a turn taken in between still wakes us.
             let turn_taken = self.inner.turn_taken.notified();
@@ -76,6 +77,7 @@ impl Client {
                         Ok(()) => {
                             b.turns.granted(ticket, now);
                             place.granted = true;
+                            granted_at = now;
                             break;
                         }
                         Err(ms) => Some(Duration::from_millis(ms.max(1) as u64)),
@@ -106,6 +108,14 @@ impl Client {
             // A failure is logged; the call log only paces a restarted ferry.
             let _ = self.persist();
         }
+        granted_at
+    }
+
+    /// The call granted at `granted_at` leaves now: the limiter counts it from now (saving the
+    /// call log, a busy thread, may have held it back; Jushuitan counts arrivals).
+    pub(super) fn leaving(&self, granted_at: i64) {
+        let now = now_millis();
+        self.inner.budget.lock().limiter.restamp(granted_at, now);
     }
 }
 

@@ -234,11 +234,12 @@ impl Client {
         let rate_tries = s.rate_limit_tries.max(1);
         let (mut failures, mut limited, mut resigned) = (0u32, 0u32, false);
         loop {
-            self.acquire().await;
+            let granted_at = self.acquire().await;
             let ts = now_unix().to_string();
             let mut p = params(&ts);
             let sig = sign(s.app_secret.expose(), &p);
             p.push(("sign", sig));
+            self.leaving(granted_at);
             let retry = match self.send(path, &p).await {
                 Ok((status, body)) if (200..300).contains(&status) => {
                     match parse::envelope_within(&body.bytes, body.limit()) {
