@@ -469,6 +469,7 @@ async fn snapshot(_: Authorized, data: Data) -> Result<HttpResponse, ApiError> {
         crate::pipeline::snapshot::collect(&d.shared.config, s, 10).map_err(ApiError::from)
     })
     .await?;
+    crate::pipeline::snapshot::add_budget(&mut snap, &data.shared.jst);
     snap.admin_url = Some(data.url.clone());
     Ok(HttpResponse::Ok().json(snap))
 }

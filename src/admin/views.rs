@@ -49,11 +49,15 @@ pub struct SchemeView {
     /// This process.
     pub run: RunCounts,
     pub last_error: Option<String>,
+    /// Its part of the Jushuitan call budget all schemes share: waiting now, since when.
+    pub budget: crate::pipeline::budget::SchemeBudget,
 }
 
 /// Every scheme of the config, as the console's cards show them.
 pub fn schemes(shared: &Shared, active: &[usize]) -> Result<Vec<SchemeView>, StoreError> {
     let now = now_unix();
+    let shares = shared.jst.budget_shares();
+    let now_ms = crate::time::now_millis();
     let mut out = Vec::new();
     for (i, s) in shared.config.schemes.iter().enumerate() {
         let c = shared.store.counts(&s.name)?;
@@ -91,6 +95,7 @@ pub fn schemes(shared: &Shared, active: &[usize]) -> Result<Vec<SchemeView>, Sto
                 dead: get(&st.dead),
             },
             last_error: board.last_error,
+            budget: crate::pipeline::budget::SchemeBudget::of(&shares, &s.name, now_ms),
         });
     }
     Ok(out)

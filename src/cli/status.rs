@@ -75,7 +75,7 @@ pub fn status(config_path: &Path, args: StatusArgs) -> Result<u8, CliError> {
         View::Running { snap: Some(s), .. } => s,
         View::Running { snap: None, .. } => return Ok(0),
     };
-    print!("{}", table(snap));
+    print!("{}", table(&config, snap));
     Ok(0)
 }
 
@@ -151,6 +151,7 @@ fn empty(config: &Config) -> Snapshot {
                 dead: 0,
                 changed_after_delivery: 0,
                 filtered: 0,
+                budget: None,
             })
             .collect(),
         dead_letters: Vec::new(),
@@ -162,7 +163,7 @@ fn empty(config: &Config) -> Snapshot {
 }
 
 /// Per-scheme counts, then the first dead letters.
-fn table(snap: &Snapshot) -> String {
+fn table(config: &Config, snap: &Snapshot) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -195,6 +196,7 @@ fn table(snap: &Snapshot) -> String {
             r.changed_after_delivery,
         );
     }
+    out.push_str(&budget(config, snap));
     if snap.store_bytes > 0 {
         let _ = writeln!(out, "\n{}", disk_usage(snap.store_bytes));
     }
@@ -211,6 +213,31 @@ fn table(snap: &Snapshot) -> String {
                 e.id, e.scheme, e.source_key, e.error
             );
         }
+    }
+    out
+}
+
+/// Who waits for the Jushuitan call budget that every scheme shares, since when and for how
+/// long (only a running ferry knows; schemes that made no call and wait for none are left out).
+fn budget(config: &Config, snap: &Snapshot) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let rows: Vec<_> = snap
+        .schemes
+        .iter()
+        .filter_map(|r| r.budget.as_ref().map(|b| (&r.scheme, b)))
+        .filter(|(_, b)| b.calls > 0 || b.waiting.is_some())
+        .collect();
+    if rows.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nJushuitan call budget ({}/s and {}/min for the app, shared by the schemes in turn):",
+        config.jushuitan.per_second, config.jushuitan.per_minute
+    );
+    for (scheme, b) in rows {
+        let _ = writeln!(out, "  {scheme:<24} {}", b.describe());
     }
     out
 }

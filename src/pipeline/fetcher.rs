@@ -66,6 +66,20 @@ pub struct FetchCore {
     shared: Arc<Shared>,
     scheme: usize,
     mapper: Addr<Mapper>,
+    /// The shared Jushuitan client, calling in this scheme's turn at the app's call budget.
+    jst: crate::source::jushuitan::Client,
+}
+
+impl FetchCore {
+    fn new(shared: Arc<Shared>, scheme: usize, mapper: Addr<Mapper>) -> Self {
+        let jst = shared.jst.for_scheme(&shared.config.schemes[scheme].name);
+        FetchCore {
+            shared,
+            scheme,
+            mapper,
+            jst,
+        }
+    }
 }
 
 impl FetchCore {
@@ -229,7 +243,6 @@ impl FetchCore {
                 self.settle_ready(ahead).await?;
                 let asked = std::time::Instant::now();
                 let page = self
-                    .shared
                     .jst
                     .query_page(&api, &biz, &list_key, index, page_size)
                     .await
@@ -292,11 +305,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(shared: Arc<Shared>, scheme: usize, mapper: Addr<Mapper>, mailbox: usize) -> Self {
-        let core = FetchCore {
-            shared: shared.clone(),
-            scheme,
-            mapper: mapper.clone(),
-        };
+        let core = FetchCore::new(shared.clone(), scheme, mapper.clone());
         Fetcher {
             shared,
             scheme,
@@ -318,11 +327,7 @@ impl Actor for Fetcher {
 impl Supervised for Fetcher {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         // Fresh state; the checkpoint is re-read from the store at the next CatchUp.
-        let core = FetchCore {
-            shared: self.shared.clone(),
-            scheme: self.scheme,
-            mapper: self.mapper.clone(),
-        };
+        let core = FetchCore::new(self.shared.clone(), self.scheme, self.mapper.clone());
         self.core = Arc::new(tokio::sync::Mutex::new(core));
         tracing::warn!(scheme = %self.shared.config.schemes[self.scheme].name, "fetcher restarted");
     }

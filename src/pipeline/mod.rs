@@ -6,6 +6,7 @@
 //! structs that the actors lock and drive. Sled I/O always runs on the blocking pool.
 
 pub mod board;
+pub mod budget;
 pub mod delivery;
 pub mod fetcher;
 pub mod mapper;
@@ -229,20 +230,28 @@ pub async fn run(
     let mut scheme_errors: Vec<(usize, String)> = Vec::new();
     if options.once {
         let work = async {
-            let mut errs = Vec::new();
-            for (i, f) in &fetchers {
-                let name = &shared.config.schemes[*i].name;
-                shared.board.started(name);
-                let result = match f.send(fetcher::CatchUp).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err((e.to_string(), scheduler::unreachable(&e))),
-                    Err(e) => Err((format!("fetcher stopped: {e}"), false)),
-                };
-                if let Err((e, _)) = &result {
-                    errs.push((*i, e.clone()));
+            // Every scheme catches up at once, as under the scheduler: one scheme's backfill
+            // does not hold the others back (they take turns at Jushuitan's call budget).
+            let catch_ups = fetchers.iter().map(|(i, f)| {
+                let shared = &shared;
+                async move {
+                    let name = &shared.config.schemes[*i].name;
+                    shared.board.started(name);
+                    let result = match f.send(fetcher::CatchUp).await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(e)) => Err((e.to_string(), scheduler::unreachable(&e))),
+                        Err(e) => Err((format!("fetcher stopped: {e}"), false)),
+                    };
+                    let err = result.as_ref().err().map(|(e, _)| (*i, e.clone()));
+                    shared.board.finished(&shared.telemetry, name, result);
+                    err
                 }
-                shared.board.finished(&shared.telemetry, name, result);
-            }
+            });
+            let errs: Vec<(usize, String)> = futures_util::future::join_all(catch_ups)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
             let drain = writer
                 .send(writer::Drain {
                     wait_retries: options.wait_retries,

@@ -21,6 +21,10 @@ pub struct SchemeStatus {
     pub dead: u64,
     pub changed_after_delivery: u64,
     pub filtered: u64,
+    /// Its part of the shared Jushuitan call budget in the running ferry: whether it waits for
+    /// it now, since when (None when ferry is not running).
+    #[serde(default)]
+    pub budget: Option<super::budget::SchemeBudget>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +81,7 @@ pub fn collect(
             dead: c.dead,
             changed_after_delivery: c.changed_after_delivery,
             filtered: c.filtered,
+            budget: None,
         });
     }
     let dead = store.dead_letters(None)?;
@@ -110,10 +115,20 @@ pub fn collect(
     })
 }
 
+/// Adds what only the running ferry knows: each scheme's part of the shared call budget.
+pub fn add_budget(snap: &mut Snapshot, jst: &crate::source::jushuitan::Client) {
+    let shares = jst.budget_shares();
+    let now = crate::time::now_millis();
+    for row in &mut snap.schemes {
+        row.budget = Some(super::budget::SchemeBudget::of(&shares, &row.scheme, now));
+    }
+}
+
 /// Writes the snapshot atomically (temp file + rename).
 pub async fn write(shared: &Shared) -> Result<(), PipelineError> {
     let config = shared.config.clone();
     let mut snap = blocking(&shared.store, move |s| collect(&config, s, 20)).await?;
+    add_budget(&mut snap, &shared.jst);
     snap.admin_url = shared.admin_url.get().cloned();
     let path = path(&shared.config.data_dir);
     let tmp = path.with_extension("json.tmp");

@@ -4,6 +4,7 @@ mod admin;
 mod admin_api;
 mod alerts;
 mod answers;
+mod budget;
 mod cli;
 mod config;
 mod config_mistakes;

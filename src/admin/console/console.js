@@ -214,6 +214,7 @@ function buildCard(name) {
     ),
     h("dl", { class: "meta" }, metaRow("last", "last_run"), metaRow("next", "next_run"), metaRow("checkpoint", "checkpoint")),
     h("div", { class: "counts" }, counts),
+    r("budget", h("div", { class: "card-budget", hidden: true })),
     r("error", h("div", { class: "card-error", hidden: true })),
     h("div", { class: "card-foot" }, r("foot", h("div", { class: "card-foot-text" })), run)
   );
@@ -252,6 +253,7 @@ function updateCard(card, s, now) {
     queued.push(t("this_run", { fetched: fmtCount(s.run.fetched), delivered: fmtCount(s.run.delivered), dead: fmtCount(s.run.dead) }));
   }
   refs.foot.textContent = queued.join("  ·  ");
+  renderBudget(refs.budget, s.budget, now);
   if (typeof s.last_error === "string" && s.last_error) {
     fill(refs.error, h("span", { class: "card-error-label" }, t("last_error")), h("span", { class: "card-error-text" }, s.last_error));
     refs.error.hidden = false;
@@ -260,6 +262,18 @@ function updateCard(card, s, now) {
   }
   // `active`: run by this ferry (enabled, or named with --scheme); "run now" needs that.
   refs.run.disabled = s.active === false || (s.active === undefined && !s.enabled) || !!s.running || state.busy.has("run:" + s.scheme);
+}
+
+/** Whether the scheme waits for the Jushuitan call budget all schemes share, and how long. */
+function renderBudget(box, b, now) {
+  const w = b && typeof b === "object" ? b.waiting : null;
+  if (!w || typeof w !== "object") {
+    box.hidden = true;
+    return;
+  }
+  box.textContent = t("budget_wait", { d: num(w.seconds).toFixed(1), time: fmtTime(w.since, now) });
+  box.title = t("budget_share", { calls: fmtCount(b.calls), d: num(b.waited_secs).toFixed(1) });
+  box.hidden = false;
 }
 
 function renderCheckpoint(dd, s, now) {

@@ -84,6 +84,21 @@ impl Limiter {
         Ok(())
     }
 
+    /// The call recorded at `granted` leaves only at `sent` (the call log was saved first, or
+    /// the thread was busy): it counts from then, so the windows hold for arrivals at the
+    /// server. Only ever moves a call later, which makes the limiter stricter, never looser.
+    pub fn restamp(&mut self, granted: i64, sent: i64) {
+        if sent <= granted {
+            return;
+        }
+        let Some(i) = self.calls.iter().rposition(|&t| t == granted) else {
+            return;
+        };
+        self.calls.remove(i);
+        let at = self.calls.partition_point(|&t| t <= sent);
+        self.calls.insert(at, sent);
+    }
+
     /// The server refused a call for rate: nobody calls before `until`.
     pub fn pause(&mut self, until: i64) {
         self.pause_until = self.pause_until.max(until);
@@ -157,5 +172,25 @@ mod tests {
         assert_eq!(l.try_acquire(now), Err(500));
         assert!(l.try_acquire(now + 500).is_ok());
         assert_eq!(l.recent(), vec![now + 500]);
+    }
+
+    #[test]
+    fn a_call_counts_from_when_it_left() {
+        let mut l = Limiter::new(1, 0);
+        let t = 5_000_000;
+        assert!(l.try_acquire(t).is_ok());
+        // The call left 300 ms after it was granted (its log was being saved).
+        l.restamp(t, t + 300);
+        assert_eq!(l.try_acquire(t + SECOND_WINDOW_MS), Err(300));
+        assert!(l.try_acquire(t + SECOND_WINDOW_MS + 300).is_ok());
+        // Kept in order; never earlier; an unknown stamp changes nothing.
+        let mut l = Limiter::new(0, 100);
+        for d in [0, 10, 20] {
+            assert!(l.try_acquire(t + d).is_ok());
+        }
+        l.restamp(t, t + 15);
+        l.restamp(t + 20, t + 5);
+        l.restamp(42, t + 900);
+        assert_eq!(l.recent(), vec![t + 10, t + 15, t + 20]);
     }
 }

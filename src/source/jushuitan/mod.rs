@@ -2,7 +2,8 @@
 //!
 //! [`Client::query_page`] reads one page of a paged query API (`other.inout.query`,
 //! `shops.query`, ...): it signs the request (`sign`), keeps the access token fresh (`tokens`,
-//! persisted through a [`TokenStore`]), paces calls under the 5/s and 100/min limits (`limiter`),
+//! persisted through a [`TokenStore`]), paces calls under the 5/s and 100/min limits (`limiter`)
+//! that every scheme shares, scheme by scheme in turn (`turns`, [`Client::for_scheme`]),
 //! retries what can be retried (network errors, 5xx, codes 100, 180, 199, 200) a bounded number
 //! of times, and parses answers tolerantly (`parse`). Protocol facts: `protocols/jushuitan.md`.
 
@@ -12,6 +13,7 @@ mod limiter;
 mod parse;
 mod sign;
 mod tokens;
+mod turns;
 
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ pub use limiter::Limiter;
 pub use parse::{as_bool, as_i64, kind as json_kind};
 pub use sign::{form_encode, sign};
 pub use tokens::{fingerprint, MemoryTokens, TokenProblem, TokenStore, Tokens};
+pub use turns::Share as BudgetShare;
 
 /// Connection settings of the client.
 #[derive(Debug, Clone)]

@@ -13,7 +13,9 @@ use super::sign::{form_encode, sign};
 use super::tokens::{fingerprint, TokenProblem, TokenStore, Tokens};
 use super::{ClientSettings, Page};
 use crate::time::{now_millis, now_unix};
+use budget::Budget;
 
+mod budget;
 mod rotation;
 
 const GET_INIT_TOKEN: &str = "/openWeb/auth/getInitToken";
@@ -32,10 +34,13 @@ pub fn api_path(api: &str) -> String {
     }
 }
 
-/// Jushuitan client. Cheap to clone; clones share the rate limiter and the tokens.
+/// Jushuitan client. Cheap to clone; clones share the call budget (rate limiter) and the
+/// tokens. [`Client::for_scheme`] gives the clone a scheme's turn at the budget.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Whose turn this clone's calls wait for (a scheme's name; empty: no scheme).
+    lane: Arc<str>,
 }
 
 struct Inner {
@@ -45,7 +50,9 @@ struct Inner {
     store: Arc<dyn TokenStore>,
     tokens: Mutex<TokenState>,
     refresh_lock: tokio::sync::Mutex<()>,
-    limiter: Mutex<Limiter>,
+    budget: Mutex<Budget>,
+    /// Woken whenever a caller takes its turn at the budget or gives it up.
+    turn_taken: tokio::sync::Notify,
     persist_calls: bool,
 }
 
@@ -146,9 +153,14 @@ impl Client {
                     unsaved: false,
                 }),
                 refresh_lock: tokio::sync::Mutex::new(()),
-                limiter: Mutex::new(limiter),
+                budget: Mutex::new(Budget {
+                    limiter,
+                    turns: Default::default(),
+                }),
+                turn_taken: tokio::sync::Notify::new(),
                 persist_calls,
             }),
+            lane: "".into(),
         })
     }
 
@@ -222,11 +234,12 @@ impl Client {
         let rate_tries = s.rate_limit_tries.max(1);
         let (mut failures, mut limited, mut resigned) = (0u32, 0u32, false);
         loop {
-            self.acquire().await;
+            let granted_at = self.acquire().await;
             let ts = now_unix().to_string();
             let mut p = params(&ts);
             let sig = sign(s.app_secret.expose(), &p);
             p.push(("sign", sig));
+            self.leaving(granted_at);
             let retry = match self.send(path, &p).await {
                 Ok((status, body)) if (200..300).contains(&status) => {
                     match parse::envelope_within(&body.bytes, body.limit()) {
@@ -250,8 +263,9 @@ impl Client {
                                 let pause = rate_pause(s.rate_backoff, env.code, limited);
                                 tracing::warn!(%call, code = env.code, ?pause, "Jushuitan rate limit; backing off");
                                 self.inner
-                                    .limiter
+                                    .budget
                                     .lock()
+                                    .limiter
                                     .pause(now_millis() + pause.as_millis() as i64);
                                 continue;
                             }
@@ -356,29 +370,6 @@ impl Client {
             Ok(body) => Ok((status, body)),
             Err(crate::http::BodyError::Read(e)) => Err(Unanswered::Transport(describe(&e, path))),
             Err(e) => Err(Unanswered::TooLarge(e.to_string())),
-        }
-    }
-
-    /// Waits until the limiter allows a call, then records it (and persists the log).
-    async fn acquire(&self) {
-        let started = std::time::Instant::now();
-        let mut waited = false;
-        loop {
-            let r = self.inner.limiter.lock().try_acquire(now_millis());
-            match r {
-                Ok(()) => break,
-                Err(wait) => {
-                    waited = true;
-                    tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await
-                }
-            }
-        }
-        if let (true, Some(t)) = (waited, &self.inner.settings.telemetry) {
-            t.rate_wait(crate::telemetry::System::Jushuitan, started.elapsed());
-        }
-        if self.inner.persist_calls {
-            // A failure is logged; the call log only paces a restarted ferry.
-            let _ = self.persist();
         }
     }
 }

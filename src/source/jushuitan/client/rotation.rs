@@ -161,7 +161,7 @@ impl Client {
         let Some(t) = &st.tokens else { return Ok(()) };
         let mut t = t.clone();
         t.recent_calls = if self.inner.persist_calls {
-            self.inner.limiter.lock().recent()
+            self.inner.budget.lock().limiter.recent()
         } else {
             Vec::new()
         };
