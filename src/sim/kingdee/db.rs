@@ -47,13 +47,16 @@ fn seed_docs() -> Vec<Doc> {
     let mut out = Vec::new();
     let mut id = 1000u64;
     for form in FORMS {
-        for (number, name) in form.seed_rows() {
+        for (number, name, extra) in form.seed_docs() {
             id += 1;
             let mut model = json!({"FNumber": number, "FDocumentStatus": "C",
                 "FForbidStatus": "A", "FUseOrgId": {"FNumber": "100"}, "FCreateOrgId": {"FNumber": "100"}});
             if let Some(m) = model.as_object_mut() {
                 m.insert(form.name_field.to_string(), json!(name));
                 m.insert(form.pk.to_string(), json!(id));
+                for (k, v) in extra {
+                    m.insert(k.to_string(), json!(v));
+                }
             }
             out.push(Doc {
                 form: form.id.to_string(),

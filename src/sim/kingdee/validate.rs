@@ -1,12 +1,16 @@
 //! Save validation as K/3 Cloud does it, driven by the form tables in `forms`: required fields,
-//! base-data references (resolved by number, key case ignored), `IsVerifyBaseDataField`,
-//! positive quantities, entries with at least `min_rows` rows.
+//! base-data references (resolved by number, key case ignored; a bill type only for the form it
+//! belongs to), `IsVerifyBaseDataField`, positive quantities, numbers, combo values, entries with
+//! at least `min_rows` rows, header fields of which one must be given.
 //!
 //! Message wording (Kingdee's own where known, ours where the notes found none):
 //! - header required: `字段“退货客户”是必填项`; entry required:
 //!   `单据体实体【明细信息】第【1】行分录，【仓库】字段必录`
 //! - unknown base data with IsVerifyBaseDataField=true (ours):
 //!   `字段“仓库”的值“CK999”在基础资料中不存在或已禁用`
+//! - not a number / not an option / neither of two (ours):
+//!   `字段“含税单价”的值“abc”不是有效的数字`, `字段“库存方向”的值“X”不是有效的选项`,
+//!   `字段“领料部门”和“客户”不能同时为空`
 //! - duplicates (ours): bills `单据编号“JST-1”已存在，违反单据编号唯一性要求`,
 //!   base data `编码“X”已经被使用，违反编码唯一性要求`
 
@@ -15,6 +19,21 @@ use serde_json::{Map, Value};
 use super::db::Db;
 use super::envelope::get_ci;
 use super::forms::{Field, Form, Spec};
+
+/// Does `number` resolve in `target` for a bill of `form`? A bill type (`BOS_BILLTYPE`) resolves
+/// only for the form it belongs to (`FBillFormID`), as Kingdee filters the bill-type field.
+fn resolves(db: &Db, form: &Form, target: &str, number: &str) -> bool {
+    let Some(doc) = db.by_number(target, number) else {
+        return false;
+    };
+    if !target.eq_ignore_ascii_case("BOS_BILLTYPE") {
+        return true;
+    }
+    match get_ci(&doc.model, "FBillFormID").and_then(Value::as_str) {
+        Some(owner) => owner.eq_ignore_ascii_case(form.id),
+        None => true,
+    }
+}
 
 /// One validation error: (FieldName, Message).
 pub type Problem = (String, String);
@@ -57,7 +76,9 @@ fn key_in(obj: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// Checks (and cleans) one object against field specs. `entry_row` = (entry caption, 1-based
 /// row) for entry rows.
+#[allow(clippy::too_many_arguments)]
 fn check<'a>(
+    form: &Form,
     obj: &mut Map<String, Value>,
     fields: impl IntoIterator<Item = &'a Field>,
     entry_row: Option<(&str, usize)>,
@@ -69,6 +90,10 @@ fn check<'a>(
         Some((entry, r)) => format!("单据体实体【{entry}】第【{r}】行分录，【{label}】字段必录"),
         None => format!("字段“{label}”是必填项"),
     };
+    let row_prefix = match entry_row {
+        Some((entry, r)) => format!("单据体实体【{entry}】第【{r}】行分录，"),
+        None => String::new(),
+    };
     for fd in fields {
         let k = key_in(obj, fd.key);
         let value = k.as_ref().and_then(|k| obj.get(k));
@@ -77,7 +102,7 @@ fn check<'a>(
             (_, None) | (_, Some(Value::Null)) => false,
             (Spec::Ref(target), Some(v)) => match ref_number(v) {
                 None => false,
-                Some(num) if db.exists(target, &num) => true,
+                Some(num) if resolves(db, form, target, &num) => true,
                 Some(num) => {
                     if verify_base {
                         let msg = match entry_row {
@@ -99,6 +124,28 @@ fn check<'a>(
                 }
             },
             (Spec::Text, Some(v)) => text_of(v).is_some(),
+            (Spec::Number, Some(v)) => match text_of(v) {
+                Some(t) if qty_of(v).is_some_and(f64::is_finite) => !t.is_empty(),
+                Some(t) => {
+                    problems.push((
+                        fd.key.to_string(),
+                        format!("{row_prefix}字段“{}”的值“{t}”不是有效的数字", fd.label),
+                    ));
+                    continue;
+                }
+                None => false,
+            },
+            (Spec::Choice(options), Some(v)) => match text_of(v) {
+                Some(t) if options.iter().any(|o| o.eq_ignore_ascii_case(t.trim())) => true,
+                Some(t) => {
+                    problems.push((
+                        fd.key.to_string(),
+                        format!("{row_prefix}字段“{}”的值“{t}”不是有效的选项", fd.label),
+                    ));
+                    continue;
+                }
+                None => false,
+            },
             (Spec::Value, Some(v)) => text_of(v).is_some() || !matches!(v, Value::String(_)),
             (Spec::Date, Some(v)) => match text_of(v) {
                 Some(t) if crate::time::parse_beijing(&normalize_date(&t)).is_ok() => true,
@@ -164,6 +211,7 @@ pub fn validate(
     };
     let mut problems = Vec::new();
     check(
+        form,
         &mut obj,
         form.head_fields(),
         None,
@@ -171,6 +219,25 @@ pub fn validate(
         db,
         &mut problems,
     );
+    for group in form.one_of {
+        let given = group.iter().any(|k| {
+            key_in(&obj, k)
+                .and_then(|k| obj.get(&k))
+                .and_then(ref_number)
+                .is_some()
+        });
+        if !given {
+            let labels: Vec<String> = group
+                .iter()
+                .filter_map(|k| form.field(k))
+                .map(|(_, f)| format!("“{}”", f.label))
+                .collect();
+            problems.push((
+                group.first().map(|k| k.to_string()).unwrap_or_default(),
+                format!("字段{}不能同时为空", labels.join("和")),
+            ));
+        }
+    }
     for sub in form.sub_heads {
         let mut empty = Map::new();
         let target = match key_in(&obj, sub.key) {
@@ -180,7 +247,15 @@ pub fn validate(
             },
             None => &mut empty,
         };
-        check(target, sub.fields, None, verify_base, db, &mut problems);
+        check(
+            form,
+            target,
+            sub.fields,
+            None,
+            verify_base,
+            db,
+            &mut problems,
+        );
     }
     for entry in form.entries {
         let rows = key_in(&obj, entry.key).and_then(|k| match obj.get_mut(&k) {
@@ -199,6 +274,7 @@ pub fn validate(
         for (i, row) in rows.iter_mut().enumerate() {
             match row {
                 Value::Object(e) => check(
+                    form,
                     e,
                     entry.fields,
                     Some((entry.label, i + 1)),

@@ -1,12 +1,14 @@
 //! Base-data forms (基础资料): identity `FNumber`, each with its own primary key. Seeded with
-//! what the shipped config.toml references (organisation 100, SKU-0001.., CK001..CK004,
-//! CUST000..CUST003, PRE001, XSTHD01_SYS, THLX01_SYS, KCZT01_SYS/KCZT02_SYS, XSY001).
+//! what the shipped config.toml and the template library reference (organisation 100,
+//! SKU-0001.., CK001..CK004, CUST000..CUST003, PRE001, the standard bill types of every bill form,
+//! THLX01_SYS, KCZT01_SYS/KCZT02_SYS, XSY001, Pcs); suppliers and departments in `parties.rs`.
+//! The numbers are listed in `src/template/NOTES-kingdee.md`.
 
-use super::Spec::{Ref, Text, Value};
-use super::{opt, req, Field, Form, Seed};
+use super::Spec::{Choice, Number, Ref, Text, Value};
+use super::{opt, req, Field, Form, Seed, SubHead};
 
 /// Audit and status fields every base-data form has.
-const BASE_SYSTEM: &[Field] = &[
+pub(super) const BASE_SYSTEM: &[Field] = &[
     opt("FForbidStatus", "禁用状态", Value),
     opt("FCreatorId", "创建人", Value),
     opt("FCreateDate", "创建日期", Value),
@@ -19,7 +21,7 @@ const BASE_SYSTEM: &[Field] = &[
 ];
 
 /// Base data created in one organisation and used in (allocated to) others.
-const ORG_SCOPED: &[Field] = &[
+pub(super) const ORG_SCOPED: &[Field] = &[
     req("FCreateOrgId", "创建组织", Ref("ORG_ORGANIZATIONS")),
     req("FUseOrgId", "使用组织", Ref("ORG_ORGANIZATIONS")),
 ];
@@ -49,10 +51,12 @@ pub static ORG_ORGANIZATIONS: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("100", "总公司")]),
 };
 
-/// 物料.
+/// 物料. Saveable (the `materials` flow creates them); seeded SKU-0001..SKU-0060 (base unit
+/// Pcs). `FErpClsID` and `FBaseUnitId` live in the sub-header `SubHeadEntity` (基本).
 pub static BD_MATERIAL: Form = Form {
     id: "BD_MATERIAL",
     pk: "FMATERIALID",
@@ -68,15 +72,38 @@ pub static BD_MATERIAL: Form = Form {
             opt("FOldNumber", "旧物料编码", Value),
             opt("FDescription", "描述", Value),
             opt("FMaterialGroup", "物料分组", Value),
-            opt("FErpClsID", "物料属性", Value),
-            opt("FBaseUnitId", "基本单位", Ref("BD_UNIT")),
-            opt("FBarCode", "条码", Value),
+            opt("FImgStorageType", "图片存储类型", Value),
         ],
         ORG_SCOPED,
         BASE_SYSTEM,
     ],
-    sub_heads: &[],
+    sub_heads: &[SubHead {
+        key: "SubHeadEntity",
+        fields: &[
+            req(
+                "FErpClsID",
+                "物料属性",
+                Choice(&["1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12"]),
+            ),
+            req("FBaseUnitId", "基本单位", Ref("BD_UNIT")),
+            opt("FCategoryID", "存货类别", Value),
+            opt("FTaxType", "税分类", Value),
+            opt("FTaxRateId", "默认税率", Value),
+            opt("FBARCODE", "条码", Value),
+            opt("FIsPurchase", "允许采购", Value),
+            opt("FIsInventory", "允许库存", Value),
+            opt("FIsSale", "允许销售", Value),
+            opt("FIsSubContract", "允许委外", Value),
+            opt("FIsProduce", "允许生产", Value),
+            opt("FIsAsset", "允许资产", Value),
+            opt("FGROSSWEIGHT", "毛重", Number),
+            opt("FNETWEIGHT", "净重", Number),
+            opt("FWEIGHTUNITID", "重量单位", Value),
+            opt("FVOLUMEUNITID", "尺寸单位", Value),
+        ],
+    }],
     entries: &[],
+    one_of: &[],
     seed: Seed::Numbered {
         prefix: "SKU-",
         name_prefix: "商品",
@@ -116,6 +143,7 @@ pub static BD_STOCK: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[
         ("CK001", "主仓"),
         ("CK002", "销退仓"),
@@ -152,6 +180,7 @@ pub static BD_CUSTOMER: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[
         ("CUST000", "零售客户"),
         ("CUST001", "线下门店-北京"),
@@ -181,6 +210,7 @@ pub static BD_CURRENCY: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("PRE001", "人民币")]),
 };
 
@@ -204,7 +234,16 @@ pub static BOS_BILLTYPE: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
-    seed: Seed::Rows(&[("XSTHD01_SYS", "标准销售退货单")]),
+    one_of: &[],
+    seed: Seed::BillTypes(&[
+        ("XSTHD01_SYS", "标准销售退货单", "SAL_RETURNSTOCK"),
+        ("XSCKD01_SYS", "标准销售出库单", "SAL_OUTSTOCK"),
+        ("RKD01_SYS", "标准采购入库单", "STK_InStock"),
+        ("TLD01_SYS", "标准采购退料单", "PUR_MRB"),
+        ("QTCKD01_SYS", "标准其他出库单", "STK_MisDelivery"),
+        ("QTRKD01_SYS", "标准其他入库单", "STK_MISCELLANEOUS"),
+        ("ZJDB01_SYS", "标准直接调拨单", "STK_TransferDirect"),
+    ]),
 };
 
 /// 辅助资料 (values of assistant data such as 退货类型). Its name field is `FDataValue`.
@@ -226,6 +265,7 @@ pub static BOS_ASSISTANTDATA_DETAIL: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("THLX01_SYS", "退货")]),
 };
 
@@ -248,6 +288,7 @@ pub static BD_STOCKSTATUS: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("KCZT01_SYS", "可用"), ("KCZT02_SYS", "待检")]),
 };
 
@@ -272,6 +313,7 @@ pub static BD_SALEMAN: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("XSY001", "销售员一")]),
 };
 
@@ -295,5 +337,6 @@ pub static BD_UNIT: Form = Form {
     ],
     sub_heads: &[],
     entries: &[],
+    one_of: &[],
     seed: Seed::Rows(&[("Pcs", "个")]),
 };

@@ -7,7 +7,7 @@ use super::Spec::{Date, PositiveQty, Ref, Text, Value};
 use super::{opt, req, Entry, Field, Form, Seed, SubHead};
 
 /// Audit trail fields every bill has.
-const BILL_SYSTEM: &[Field] = &[
+pub(super) const BILL_SYSTEM: &[Field] = &[
     opt("FCreatorId", "创建人", Value),
     opt("FCreateDate", "创建日期", Value),
     opt("FModifierId", "最后修改人", Value),
@@ -118,5 +118,6 @@ pub static SAL_RETURNSTOCK: Form = Form {
             opt("FSOEntryId", "销售订单EntryId", Value),
         ],
     }],
+    one_of: &[],
     seed: Seed::None,
 };

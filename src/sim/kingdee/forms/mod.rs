@@ -3,7 +3,9 @@
 //! base-data references, seeded rows). A form without a table does not exist: Save, BatchSave,
 //! View and queries answer MsgCode 4 `标识为“X”的业务对象不存在，或者被删除。` as Kingdee does.
 //!
-//! Adding a form is adding a table to `bills.rs` or `base_data.rs` and listing it in [`FORMS`].
+//! Adding a form is adding a table to one of the table files (`bills.rs` and `sales.rs` for sales,
+//! `purchase.rs`, `stock.rs`; `base_data.rs` and `parties.rs` for base data) and listing it in
+//! [`FORMS`]. What each table says and where it comes from: `src/template/NOTES-kingdee.md`.
 //!
 //! Query field keys ([`Form::column`]) follow what real servers accept: a field key of the
 //! header, a sub-header or an entry (`FMaterialId`), the header primary key (`FID`,
@@ -17,6 +19,10 @@
 
 mod base_data;
 mod bills;
+mod parties;
+mod purchase;
+mod sales;
+mod stock;
 
 /// What a field holds, as far as Save validation cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,10 @@ pub enum Spec {
     Date,
     /// A number above zero.
     PositiveQty,
+    /// A number (price, rate, amount); empty text counts as absent.
+    Number,
+    /// One of these values of a combo field (`GENERAL`, `BD_OwnerOrg`), ASCII case ignored.
+    Choice(&'static [&'static str]),
     /// Anything (not validated).
     Value,
 }
@@ -89,6 +99,9 @@ pub enum Seed {
     None,
     /// (number, name) pairs.
     Rows(&'static [(&'static str, &'static str)]),
+    /// (number, name, form) rows of bill types: a bill type belongs to one form
+    /// (`FBillFormID`), and a bill of another form cannot use it.
+    BillTypes(&'static [(&'static str, &'static str, &'static str)]),
     /// `count` rows numbered `{prefix}{n:0width$}`, named `{name_prefix}{n:0width$}`.
     Numbered {
         prefix: &'static str,
@@ -116,6 +129,8 @@ pub struct Form {
     pub head: &'static [&'static [Field]],
     pub sub_heads: &'static [SubHead],
     pub entries: &'static [Entry],
+    /// Groups of header fields of which at least one must be filled (`FDeptId` or `FCustId`).
+    pub one_of: &'static [&'static [&'static str]],
     pub seed: Seed,
 }
 
@@ -131,7 +146,15 @@ pub static FORMS: &[&Form] = &[
     &base_data::BD_STOCKSTATUS,
     &base_data::BD_SALEMAN,
     &base_data::BD_UNIT,
+    &parties::BD_SUPPLIER,
+    &parties::BD_DEPARTMENT,
     &bills::SAL_RETURNSTOCK,
+    &sales::SAL_OUTSTOCK,
+    &purchase::STK_INSTOCK,
+    &purchase::PUR_MRB,
+    &stock::STK_MISDELIVERY,
+    &stock::STK_MISCELLANEOUS,
+    &stock::STK_TRANSFERDIRECT,
 ];
 
 /// The form with this id (ASCII case ignored).
@@ -266,12 +289,31 @@ impl Form {
     }
 
     /// The rows this form starts with: (number, name).
+    #[cfg(test)]
     pub fn seed_rows(&self) -> Vec<(String, String)> {
+        self.seed_docs()
+            .into_iter()
+            .map(|(n, name, _)| (n, name))
+            .collect()
+    }
+
+    /// The rows this form starts with: (number, name, extra fields).
+    pub fn seed_docs(&self) -> Vec<(String, String, Vec<(&'static str, String)>)> {
         match &self.seed {
             Seed::None => Vec::new(),
             Seed::Rows(rows) => rows
                 .iter()
-                .map(|(n, name)| (n.to_string(), name.to_string()))
+                .map(|(n, name)| (n.to_string(), name.to_string(), Vec::new()))
+                .collect(),
+            Seed::BillTypes(rows) => rows
+                .iter()
+                .map(|(n, name, form)| {
+                    (
+                        n.to_string(),
+                        name.to_string(),
+                        vec![("FBillFormID", form.to_string())],
+                    )
+                })
                 .collect(),
             Seed::Numbered {
                 prefix,
@@ -283,6 +325,7 @@ impl Form {
                     (
                         format!("{prefix}{i:0width$}", width = *width),
                         format!("{name_prefix}{i:0width$}", width = *width),
+                        Vec::new(),
                     )
                 })
                 .collect(),
@@ -335,6 +378,21 @@ mod tests {
                         f.id,
                         fd.key
                     );
+                }
+            }
+            for group in f.one_of {
+                assert!(group.len() > 1, "{}: one_of group of one", f.id);
+                for k in *group {
+                    assert!(
+                        f.head_fields().any(|h| h.key == *k && !h.required),
+                        "{}: one_of names {k}, not an optional header field",
+                        f.id
+                    );
+                }
+            }
+            if let Seed::BillTypes(rows) = f.seed {
+                for (n, _, form) in rows {
+                    assert!(find(form).is_some(), "bill type {n} of unknown form {form}");
                 }
             }
         }
