@@ -14,7 +14,16 @@ use super::{
 use crate::secret::Secret;
 
 /// Built-in page-size caps (Jushuitan rejects larger pages).
-pub const DEFAULT_CAPS: &[(&str, u32)] = &[("other.inout.query", 50), ("shops.query", 100)];
+pub const DEFAULT_CAPS: &[(&str, u32)] = &[
+    ("other.inout.query", 50),
+    ("shops.query", 100),
+    ("orders.out.simple.query", 50),
+    ("aftersale.received.query", 50),
+    ("purchasein.query", 50),
+    ("purchaseout.query", 50),
+    ("allocate.query", 50),
+    ("sku.query", 50),
+];
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 

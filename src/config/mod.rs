@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use connections::DEFAULT_CAPS;
 pub use error::{ConfigError, ConfigErrors};
 pub use reader::Secrets;
 pub use store_section::StoreConfig;

@@ -1,11 +1,14 @@
 //! Simulator of the Jushuitan open platform: a faithful local stand-in for
-//! `openapi.jushuitan.com` serving `other.inout.query` and `shops.query` over a generated,
+//! `openapi.jushuitan.com` serving `shops.query` and the query APIs of [`apis::APIS`]
+//! (other in/out, sales out, after-sale returns, purchase in/out, transfers, SKUs) over a generated,
 //! deterministic world (`world`), with the documented signing, tokens, 7-day windows, page-size
 //! caps, rate limits (codes 199/200) and optional faults (`faults`).
 //!
 //! It runs in its own thread with its own actix System, so tests, benches, the CLI and the
 //! pipeline can all start one: [`start`] returns once the port is bound.
 
+pub mod apis;
+mod families;
 mod faults;
 mod query;
 mod rate;
@@ -23,6 +26,7 @@ use actix_web::{web, App, HttpServer};
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 
+pub use families::SUPPLIERS;
 pub use faults::Profile;
 pub use query::{INOUT_MAX_PAGE_SIZE, MAX_WINDOW_SECS, SHOPS_MAX_PAGE_SIZE};
 pub use world::{FIRST_IOI_ID, FIRST_IO_ID, FIRST_SHOP_ID};
@@ -37,7 +41,8 @@ pub struct JstSimOptions {
     /// Keeps the generated world, upserts and issued tokens, so a restarted simulator serves the
     /// same world and accepts the same tokens. None: memory only.
     pub state_dir: Option<PathBuf>,
-    /// Number of other in/out documents.
+    /// Number of documents per API: other in/out documents, and as many of each other API's
+    /// (sales out, after-sale returns, purchase in and out, transfers, SKUs).
     pub docs: u32,
     pub shops: u32,
     pub seed: u64,
@@ -205,6 +210,17 @@ impl JstSimHandle {
         self.shared.state.read().docs.at(now)
     }
 
+    /// Every document of `api` (`orders.out.simple.query`, ...) as a full query at `now` would
+    /// return it, ordered by (modified, key). Empty for an API the simulator does not serve.
+    pub fn api_documents_at(&self, api: &str, now: i64) -> Vec<Value> {
+        self.shared
+            .state
+            .read()
+            .docs_of(api)
+            .map(|d| d.at(now))
+            .unwrap_or_default()
+    }
+
     pub fn shops(&self) -> Vec<Value> {
         self.shared.state.read().shops.clone()
     }
@@ -212,11 +228,17 @@ impl JstSimHandle {
     /// Inserts or replaces a document by `io_id`, with `modified` set to now, so it shows up in
     /// the next window. A document without a numeric io_id is ignored (and logged).
     pub fn upsert(&self, doc: Value) {
+        self.upsert_into(apis::OTHER_INOUT.name, doc);
+    }
+
+    /// Inserts or replaces a document of `api` by its key (`io_id`, or `sku_id` for
+    /// `sku.query`), with `modified` set to now. A document without a key is ignored (and logged).
+    pub fn upsert_into(&self, api: &str, doc: Value) {
         if let Err(e) = self
             .shared
             .state
             .write()
-            .upsert(doc, crate::time::now_unix())
+            .upsert(api, doc, crate::time::now_unix())
         {
             tracing::warn!("Jushuitan simulator: {e}");
         }

@@ -1,19 +1,18 @@
-//! The two query APIs: `other.inout.query` and `shops.query` (protocols/jushuitan.md §4),
-//! as pure functions from `biz` to the `data` object. Errors are the `msg` of a code-140 answer.
+//! The query APIs as pure functions from `biz` to the `data` object: every API of the `apis`
+//! tables through one [`documents`], and `shops.query`. Errors are the `msg` of a code-140 answer.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::apis::{self, ApiSpec, Filter, IdParam};
 use super::state::{Docs, SimDoc};
 use crate::time::parse_beijing;
 
 pub const INOUT_MAX_PAGE_SIZE: i64 = 50;
-pub const INOUT_DEFAULT_PAGE_SIZE: i64 = 30;
 pub const SHOPS_MAX_PAGE_SIZE: i64 = 100;
 pub const MAX_WINDOW_SECS: i64 = 7 * 86400;
-const MAX_IDS: usize = 50;
 
 fn int(v: &Value) -> Option<i64> {
     match v {
@@ -48,13 +47,8 @@ fn strings(biz: &Value, key: &str) -> Result<Option<Vec<String>>, String> {
         Some(Value::Number(n)) => Some(vec![n.to_string()]),
         _ => None,
     };
-    let list = list.ok_or_else(|| format!("参数不符合规范,请检查传入参数! {key}必须是数组"))?;
-    if list.len() > MAX_IDS {
-        return Err(format!(
-            "参数不符合规范,请检查传入参数! {key}最多{MAX_IDS}个"
-        ));
-    }
-    Ok(Some(list))
+    list.map(Some)
+        .ok_or_else(|| format!("参数不符合规范,请检查传入参数! {key}必须是数组"))
 }
 
 fn paging(biz: &Value, default: i64, max: i64) -> Result<(i64, i64), String> {
@@ -73,7 +67,7 @@ fn paging(biz: &Value, default: i64, max: i64) -> Result<(i64, i64), String> {
 }
 
 #[derive(Serialize)]
-struct InoutData<'a> {
+struct DocsData<'a> {
     page_index: i64,
     page_size: i64,
     data_count: usize,
@@ -82,9 +76,70 @@ struct InoutData<'a> {
     datas: Vec<&'a Value>,
 }
 
-/// `other.inout.query`: the documents (latest versions) matching `biz`, one page of them.
-pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
-    let (index, size) = paging(biz, INOUT_DEFAULT_PAGE_SIZE, INOUT_MAX_PAGE_SIZE)?;
+/// The text of a document field or a parameter value (numbers as their digits).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An id-list parameter's values (None: not given).
+fn id_list(biz: &Value, p: &IdParam) -> Result<Option<Vec<String>>, String> {
+    let list = if p.csv {
+        match biz.get(p.param) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>(),
+            ),
+            Some(_) => {
+                return Err(format!(
+                    "参数不符合规范,请检查传入参数! {}必须是以逗号分隔的字符串",
+                    p.param
+                ))
+            }
+        }
+    } else {
+        strings(biz, p.param)?
+    };
+    let Some(list) = list else { return Ok(None) };
+    if list.len() > p.max {
+        return Err(format!(
+            "参数不符合规范,请检查传入参数! {}最多{}个",
+            p.param, p.max
+        ));
+    }
+    if p.numeric {
+        let ints = list
+            .iter()
+            .map(|s| s.trim().parse::<i64>().map(|n| n.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("参数不符合规范,请检查传入参数! {}必须是整数数组", p.param))?;
+        return Ok(Some(ints));
+    }
+    Ok(Some(list))
+}
+
+/// A status or type filter's values (None: not given).
+fn filter_values(biz: &Value, f: &Filter) -> Result<Option<Vec<String>>, String> {
+    if f.many {
+        return strings(biz, f.param);
+    }
+    Ok(match biz.get(f.param) {
+        Some(Value::String(s)) if !s.is_empty() => Some(vec![s.clone()]),
+        _ => None,
+    })
+}
+
+/// One page of the documents (latest versions) of the API `spec` matching `biz`.
+pub fn documents(spec: &ApiSpec, docs: &Docs, biz: &Value) -> Result<String, String> {
+    let (index, size) = paging(biz, spec.page_default, spec.page_max)?;
     let time = |key: &str| -> Result<Option<i64>, String> {
         match biz.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -97,21 +152,43 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
     };
     let begin = time("modified_begin")?;
     let end = time("modified_end")?;
-    let so_ids = strings(biz, "so_ids")?;
-    let io_ids: Option<Vec<i64>> = strings(biz, "io_ids")?
-        .map(|v| {
-            v.iter()
-                .map(|s| s.trim().parse().ok())
-                .collect::<Option<Vec<i64>>>()
+    let mut id_filters: Vec<(&IdParam, Vec<String>)> = Vec::new();
+    for p in spec.ids {
+        if let Some(v) = id_list(biz, p)? {
+            id_filters.push((p, v));
+        }
+    }
+    let statuses = match &spec.status {
+        Some(f) => filter_values(biz, f)?,
+        None => None,
+    }
+    .or_else(|| {
+        (!spec.default_statuses.is_empty()).then(|| {
+            spec.default_statuses
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         })
-        .map(|o| o.ok_or("参数不符合规范,请检查传入参数! io_ids必须是整数数组".to_string()))
-        .transpose()?;
-    let types = strings(biz, "types")?;
-    let status = match biz.get("status") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+    });
+    let types = match &spec.types {
+        Some(f) => filter_values(biz, f)?,
+        None => None,
     };
-    let date_type = opt_int(biz, "date_type")?.unwrap_or(0);
+    let mut equal: Vec<(&str, String)> = Vec::new();
+    for (param, field) in spec.equal {
+        if let Some(v) = biz.get(*param).and_then(text).filter(|v| !v.is_empty()) {
+            equal.push((field, v));
+        }
+    }
+    let (date_param, date_fields) = spec.date;
+    let date_field = match biz.get(date_param).and_then(text).filter(|v| !v.is_empty()) {
+        None => date_fields.first().map_or("modified", |(_, f)| *f),
+        Some(v) => date_fields
+            .iter()
+            .find(|(value, _)| *value == v)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| format!("参数不符合规范,请检查传入参数! {date_param}不支持{v}"))?,
+    };
     let window = match (begin, end) {
         (Some(b), Some(e)) => {
             if e < b {
@@ -125,7 +202,7 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
             Some((b, e))
         }
         (None, None) => {
-            if so_ids.is_none() && io_ids.is_none() {
+            if id_filters.is_empty() {
                 return Err(
                     "参数不符合规范,请检查传入参数! modified_begin和modified_end不能为空".into(),
                 );
@@ -144,18 +221,19 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
                 return false;
             }
         }
-        if let Some(s) = &status {
-            if d.status.as_ref() != Some(s) {
+        if let Some(s) = &statuses {
+            if !d.status.as_ref().is_some_and(|x| s.contains(x)) {
                 return false;
             }
         }
-        if let Some(ids) = &io_ids {
-            if !ids.contains(&d.io_id) {
+        for (p, values) in &id_filters {
+            let v = text(&d.value[p.field]);
+            if !v.is_some_and(|v| values.contains(&v)) {
                 return false;
             }
         }
-        if let Some(ids) = &so_ids {
-            if !d.so_id.as_ref().is_some_and(|x| ids.contains(x)) {
+        for (field, want) in &equal {
+            if text(&d.value[*field]).as_ref() != Some(want) {
                 return false;
             }
         }
@@ -163,19 +241,19 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
     };
     // Counted and paged without collecting the whole window: a backfill pages through windows
     // of tens of thousands of documents.
-    let in_io_window = |d: &&Arc<SimDoc>| match window {
+    let in_window = |d: &&Arc<SimDoc>| match window {
         Some((b, e)) => d
-            .io_date_ms
+            .time_ms(date_field)
             .is_some_and(|t| t >= b * 1000 && t <= e * 1000 + 999),
         None => true,
     };
     let matching = || -> Box<dyn Iterator<Item = &Arc<SimDoc>> + '_> {
-        match (window, date_type) {
-            (Some(_), 2) => Box::new(docs.latest().filter(in_io_window).filter(keep)),
-            (Some((b, e)), _) => {
+        match window {
+            Some((b, e)) if date_field == "modified" => {
                 Box::new(docs.modified_between(b * 1000, e * 1000 + 999).filter(keep))
             }
-            (None, _) => Box::new(docs.latest().filter(keep)),
+            Some(_) => Box::new(docs.latest().filter(in_window).filter(keep)),
+            None => Box::new(docs.latest().filter(keep)),
         }
     };
     let count = matching().count();
@@ -186,7 +264,7 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
         .take(size as usize)
         .map(|d| &d.value)
         .collect();
-    let data = InoutData {
+    let data = DocsData {
         page_index: index,
         page_size: size,
         data_count: count,
@@ -195,6 +273,12 @@ pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
         datas,
     };
     serde_json::to_string(&data).map_err(|e| e.to_string())
+}
+
+/// `other.inout.query`: the documents (latest versions) matching `biz`, one page of them.
+#[cfg(test)]
+pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
+    documents(&apis::OTHER_INOUT, docs, biz)
 }
 
 #[derive(Serialize)]

@@ -12,6 +12,7 @@ use md5::{Digest, Md5};
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 
+use super::apis;
 use super::faults::{Fault, Faults};
 use super::query;
 use super::rate::Rates;
@@ -251,9 +252,11 @@ fn business(s: &Shared, path: &str, form: &[(String, String)], drop_token: bool)
     };
     let state = s.state.read();
     let result = match path {
-        "/open/other/inout/query" => query::inout(&state.docs, &biz),
         "/open/shops/query" => query::shops(&state.shops, &biz),
-        _ => return fail(190, "验证失败!无API权限或接口不存在"),
+        p => match apis::by_path(p).and_then(|a| state.docs_of(a.name).map(|d| (a, d))) {
+            Some((api, docs)) => query::documents(api, docs, &biz),
+            None => return fail(190, "验证失败!无API权限或接口不存在"),
+        },
     };
     match result {
         Ok(data) => (0, String::new(), Some(data)),

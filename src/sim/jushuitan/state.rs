@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::apis;
 use super::world::{self, World, WorldParams};
 use crate::time::{format_beijing, now_unix, parse_beijing};
 
@@ -26,10 +27,17 @@ pub fn parse_ms(s: &str) -> Option<i64> {
     Some(secs * 1000 + ms)
 }
 
-fn io_id_of(doc: &Value) -> Option<i64> {
-    match &doc["io_id"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
+/// A document's key: its number, or 0 and its text when it is not a number (`sku_id`).
+/// Numbers and their text (`10001`, `"10001"`) are the same key.
+pub type Key = (i64, String);
+
+pub fn key_of(doc: &Value, field: &str) -> Option<Key> {
+    match &doc[field] {
+        Value::Number(n) => n.as_i64().map(|n| (n, String::new())),
+        Value::String(s) if !s.trim().is_empty() => Some(match s.trim().parse::<i64>() {
+            Ok(n) => (n, String::new()),
+            Err(_) => (0, s.trim().to_string()),
+        }),
         _ => None,
     }
 }
@@ -38,71 +46,84 @@ fn io_id_of(doc: &Value) -> Option<i64> {
 /// through windows of thousands of documents, filtering the whole window for every page).
 pub struct SimDoc {
     pub value: Value,
-    pub io_id: i64,
     pub kind: Option<String>,
     pub status: Option<String>,
-    pub so_id: Option<String>,
     pub io_date_ms: Option<i64>,
 }
 
 impl SimDoc {
-    fn new(value: Value, io_id: i64) -> SimDoc {
+    fn new(value: Value) -> SimDoc {
         let text = |k: &str| value[k].as_str().map(str::to_string);
         SimDoc {
-            io_id,
             kind: text("type"),
             status: text("status"),
-            so_id: text("so_id"),
             io_date_ms: value["io_date"].as_str().and_then(parse_ms),
             value,
         }
     }
+
+    /// The milliseconds of a time field (`modified`, `io_date`, `created`).
+    pub fn time_ms(&self, field: &str) -> Option<i64> {
+        match field {
+            "io_date" => self.io_date_ms,
+            f => self.value[f].as_str().and_then(parse_ms),
+        }
+    }
 }
 
-/// Documents: versions per io_id and the latest version of each, ordered by (modified, io_id).
-#[derive(Default)]
+/// Documents of one API: versions per key and the latest version of each, ordered by
+/// (modified, key).
 pub struct Docs {
-    versions: HashMap<i64, Vec<(i64, Arc<SimDoc>)>>,
-    latest: BTreeMap<(i64, i64), Arc<SimDoc>>,
+    key_field: &'static str,
+    versions: HashMap<Key, Vec<(i64, Arc<SimDoc>)>>,
+    latest: BTreeMap<(i64, Key), Arc<SimDoc>>,
 }
 
 impl Docs {
+    /// No documents yet; `key_field` names the document key (`io_id`, `sku_id`).
+    pub fn new(key_field: &'static str) -> Docs {
+        Docs {
+            key_field,
+            versions: HashMap::new(),
+            latest: BTreeMap::new(),
+        }
+    }
+
     /// Adds a version (a document whose `modified` is not later than an existing version of the
     /// same document replaces that version).
     fn add(&mut self, doc: Value) -> Result<(), String> {
-        let io_id = io_id_of(&doc).ok_or("document without a numeric io_id")?;
+        let field = self.key_field;
+        let key = key_of(&doc, field).ok_or_else(|| format!("document without a {field}"))?;
         let modified = doc["modified"]
             .as_str()
             .and_then(parse_ms)
-            .ok_or_else(|| format!("document {io_id}: `modified` is not a time"))?;
-        let doc = Arc::new(SimDoc::new(doc, io_id));
-        let list = self.versions.entry(io_id).or_default();
+            .ok_or_else(|| format!("document {field} {key:?}: `modified` is not a time"))?;
+        let doc = Arc::new(SimDoc::new(doc));
+        let list = self.versions.entry(key.clone()).or_default();
         if let Some(&(last, _)) = list.last() {
-            self.latest.remove(&(last, io_id));
+            self.latest.remove(&(last, key.clone()));
         }
         list.retain(|(m, _)| *m < modified);
         list.push((modified, doc));
         if let Some((m, d)) = list.last() {
-            self.latest.insert((*m, io_id), d.clone());
+            self.latest.insert((*m, key), d.clone());
         }
         Ok(())
     }
 
-    /// The latest versions modified within `[begin_ms, end_ms]`, in (modified, io_id) order.
+    /// The latest versions modified within `[begin_ms, end_ms]`, in (modified, key) order.
     pub fn modified_between(
         &self,
         begin_ms: i64,
         end_ms: i64,
     ) -> impl Iterator<Item = &Arc<SimDoc>> {
-        let range = if begin_ms <= end_ms {
-            (begin_ms, i64::MIN)..=(end_ms, i64::MAX)
-        } else {
-            (0, 0)..=(0, -1)
-        };
-        self.latest.range(range).map(|(_, d)| d)
+        self.latest
+            .range((begin_ms, (i64::MIN, String::new()))..)
+            .take_while(move |((m, _), _)| *m <= end_ms)
+            .map(|(_, d)| d)
     }
 
-    /// All latest versions in (modified, io_id) order.
+    /// All latest versions in (modified, key) order.
     pub fn latest(&self) -> impl Iterator<Item = &Arc<SimDoc>> {
         self.latest.values()
     }
@@ -110,17 +131,17 @@ impl Docs {
     /// Every document as of `now` (unix seconds): its latest version modified at or before it.
     pub fn at(&self, now: i64) -> Vec<Value> {
         let limit = now.saturating_mul(1000).saturating_add(999);
-        let mut out: Vec<(i64, i64, &Arc<SimDoc>)> = self
+        let mut out: Vec<(i64, &Key, &Arc<SimDoc>)> = self
             .versions
             .iter()
-            .filter_map(|(io, list)| {
+            .filter_map(|(key, list)| {
                 list.iter()
                     .rev()
                     .find(|(m, _)| *m <= limit)
-                    .map(|(m, d)| (*m, *io, d))
+                    .map(|(m, d)| (*m, key, d))
             })
             .collect();
-        out.sort_by_key(|(m, io, _)| (*m, *io));
+        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         out.into_iter().map(|(_, _, d)| d.value.clone()).collect()
     }
 }
@@ -150,8 +171,12 @@ pub struct IssuedRefresh {
 /// The documents and shops the simulator serves.
 pub struct State {
     pub docs: Docs,
+    /// The other query APIs' documents by API name.
+    pub apis: HashMap<String, Docs>,
     pub shops: Vec<Value>,
     pub upserts: Vec<Value>,
+    /// Documents of the other APIs changed by tests: (API name, document).
+    pub api_upserts: Vec<(String, Value)>,
     dir: Option<PathBuf>,
 }
 
@@ -182,12 +207,15 @@ impl State {
     pub fn open(params: &WorldParams, dir: Option<&Path>) -> Result<(State, TokenBook), String> {
         let mut loaded: Option<World> = None;
         let mut upserts: Vec<Value> = Vec::new();
+        let mut api_upserts: Vec<(String, Value)> = Vec::new();
         let mut tokens = TokenBook::default();
         if let Some(d) = dir {
             std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-            loaded = read_json::<World>(&d.join("world.json")).filter(|w| &w.params == params);
+            loaded = read_json::<World>(&d.join("world.json"))
+                .filter(|w| &w.params == params && w.version == world::WORLD_VERSION);
             if loaded.is_some() {
                 upserts = read_json(&d.join("upserts.json")).unwrap_or_default();
+                api_upserts = read_json(&d.join("api_upserts.json")).unwrap_or_default();
                 tokens = read_json(&d.join("tokens.json")).unwrap_or_default();
             }
         }
@@ -198,39 +226,86 @@ impl State {
                 if let Some(d) = dir {
                     write_json(&d.join("world.json"), &w)?;
                     write_json(&d.join("upserts.json"), &upserts)?;
+                    write_json(&d.join("api_upserts.json"), &api_upserts)?;
                     write_json(&d.join("tokens.json"), &tokens)?;
                 }
                 w
             }
         };
-        let mut docs = Docs::default();
+        let mut docs = Docs::new("io_id");
         for v in world.versions.into_iter().chain(upserts.iter().cloned()) {
             docs.add(v)?;
         }
+        let mut apis: HashMap<String, Docs> = HashMap::new();
+        for api in apis::APIS {
+            if api.name != apis::OTHER_INOUT.name {
+                apis.insert(api.name.to_string(), Docs::new(api.key));
+            }
+        }
+        let mut generated = world.apis;
+        for (name, list) in apis.iter_mut() {
+            for v in generated.remove(name).unwrap_or_default() {
+                list.add(v)?;
+            }
+        }
+        for (name, v) in &api_upserts {
+            if let Some(list) = apis.get_mut(name) {
+                list.add(v.clone())?;
+            }
+        }
         let state = State {
             docs,
+            apis,
             shops: world.shops,
             upserts,
+            api_upserts,
             dir: dir.map(Path::to_path_buf),
         };
         Ok((state, tokens))
     }
 
-    /// Inserts or replaces a document by io_id, modified now.
-    pub fn upsert(&mut self, mut doc: Value, now: i64) -> Result<(), String> {
-        if io_id_of(&doc).is_none() {
-            return Err("upsert: the document has no numeric io_id".into());
+    /// The documents of an API (None: the simulator does not serve it).
+    pub fn docs_of(&self, api: &str) -> Option<&Docs> {
+        if api == apis::OTHER_INOUT.name {
+            Some(&self.docs)
+        } else {
+            self.apis.get(api)
+        }
+    }
+
+    /// Inserts or replaces a document of `api` by its key, modified now.
+    pub fn upsert(&mut self, api: &str, mut doc: Value, now: i64) -> Result<(), String> {
+        let spec = apis::by_name(api).ok_or_else(|| format!("upsert: no API {api}"))?;
+        if key_of(&doc, spec.key).is_none() {
+            return Err(format!(
+                "upsert into {api}: the document has no {}",
+                spec.key
+            ));
         }
         match &mut doc {
             Value::Object(m) => {
                 m.insert("modified".into(), Value::String(format_beijing(now)));
             }
-            _ => return Err("upsert: the document is not a JSON object".into()),
+            _ => {
+                return Err(format!(
+                    "upsert into {api}: the document is not a JSON object"
+                ))
+            }
         }
-        self.docs.add(doc.clone())?;
-        self.upserts.push(doc);
+        if api == apis::OTHER_INOUT.name {
+            self.docs.add(doc.clone())?;
+            self.upserts.push(doc);
+            if let Some(d) = &self.dir {
+                write_json(&d.join("upserts.json"), &self.upserts)?;
+            }
+            return Ok(());
+        }
+        if let Some(list) = self.apis.get_mut(api) {
+            list.add(doc.clone())?;
+        }
+        self.api_upserts.push((api.to_string(), doc));
         if let Some(d) = &self.dir {
-            write_json(&d.join("upserts.json"), &self.upserts)?;
+            write_json(&d.join("api_upserts.json"), &self.api_upserts)?;
         }
         Ok(())
     }
@@ -276,7 +351,7 @@ mod tests {
         assert_eq!(before.len(), 40);
         let mut d = before[0].clone();
         d["remark"] = json!("changed");
-        s.upsert(d, now + 5).unwrap();
+        s.upsert("other.inout.query", d, now + 5).unwrap();
         assert_eq!(
             s.docs.at(now),
             before,

@@ -5,6 +5,8 @@
 use fastrand::Rng;
 use serde_json::{json, Value};
 
+use super::apis::Family;
+use super::families;
 use crate::time::format_beijing;
 
 /// What to generate.
@@ -24,18 +26,29 @@ pub struct World {
     /// Unix seconds when the world was generated; the history ends shortly before.
     pub created_at: i64,
     pub shops: Vec<Value>,
+    /// other.inout.query's documents.
     pub versions: Vec<Value>,
+    /// The other query APIs' documents by API name (every version, oldest first per document).
+    #[serde(default)]
+    pub apis: std::collections::BTreeMap<String, Vec<Value>>,
+    /// [`WORLD_VERSION`] of the generator that wrote it (a saved world of another is made anew).
+    #[serde(default)]
+    pub version: u32,
 }
+
+/// Bumped when the generated world gains APIs or fields.
+pub const WORLD_VERSION: u32 = 2;
 
 pub const FIRST_SHOP_ID: i64 = 10178845;
 pub const FIRST_IO_ID: i64 = 10001;
 pub const FIRST_IOI_ID: i64 = 20001;
 /// The last generated modification lies at least this far before the creation time.
-const HISTORY_END_GAP: i64 = 300;
+pub(super) const HISTORY_END_GAP: i64 = 300;
 
-const WAREHOUSES: [(&str, i64); 4] = [("主仓", 1), ("销退仓", 2), ("进货仓", 3), ("次品仓", 4)];
+pub(super) const WAREHOUSES: [(&str, i64); 4] =
+    [("主仓", 1), ("销退仓", 2), ("进货仓", 3), ("次品仓", 4)];
 const DRP: [&str; 4] = ["", "线下门店-北京", "线下门店-上海", "线下门店-广州"];
-const STYLES: [(&str, &str); 15] = [
+pub(super) const STYLES: [(&str, &str); 15] = [
     ("纯棉T恤", "件"),
     ("牛仔裤", "条"),
     ("连帽卫衣", "件"),
@@ -52,9 +65,9 @@ const STYLES: [(&str, &str); 15] = [
     ("棉袜", "双"),
     ("皮带", "条"),
 ];
-const COLORS: [&str; 6] = ["白色", "黑色", "蓝色", "红色", "灰色", "卡其色"];
-const SIZES: [&str; 5] = ["S", "M", "L", "XL", "均码"];
-const PEOPLE: [&str; 8] = [
+pub(super) const COLORS: [&str; 6] = ["白色", "黑色", "蓝色", "红色", "灰色", "卡其色"];
+pub(super) const SIZES: [&str; 5] = ["S", "M", "L", "XL", "均码"];
+pub(super) const PEOPLE: [&str; 8] = [
     "张三", "李四", "王芳", "刘洋", "陈静", "赵磊", "孙丽", "周杰",
 ];
 const REMARKS: [&str; 6] = [
@@ -72,13 +85,13 @@ const BRANDS: [&str; 8] = [
 const SUFFIXES: [&str; 5] = ["旗舰店", "专营店", "官方店", "直营店", "折扣店"];
 const SITES: [&str; 6] = ["商家自有商城", "淘宝", "天猫", "京东", "拼多多", "抖音"];
 
-fn rng_for(seed: u64, salt: u64) -> Rng {
+pub(super) fn rng_for(seed: u64, salt: u64) -> Rng {
     Rng::with_seed(
         seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93),
     )
 }
 
-fn round2(x: f64) -> f64 {
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
@@ -88,13 +101,13 @@ fn round2(x: f64) -> f64 {
 /// (`"2"`, `"129.90"`, `"0.00"`), the rest mixed field by field. Decided per document from the
 /// seed with its own generator (the rest of the world is the same as without it), so a document
 /// has the same shape on every fetch. Ids (`io_id`, `ioi_id`, `shop_id`) stay numbers.
-struct NumberShape {
+pub(super) struct NumberShape {
     rng: Rng,
     strings: f64,
 }
 
 impl NumberShape {
-    fn of(seed: u64, io_id: i64) -> NumberShape {
+    pub(super) fn of(seed: u64, io_id: i64) -> NumberShape {
         let mut rng = rng_for(seed, 0x5EED_0000_0000 ^ io_id as u64);
         let pick = rng.f64();
         let strings = if pick < 0.55 {
@@ -112,7 +125,7 @@ impl NumberShape {
     }
 
     /// An integer, or its text.
-    fn int(&mut self, n: i64) -> Value {
+    pub(super) fn int(&mut self, n: i64) -> Value {
         if self.as_string() {
             json!(n.to_string())
         } else {
@@ -121,7 +134,7 @@ impl NumberShape {
     }
 
     /// An amount, or its text with two decimals.
-    fn amount(&mut self, x: f64) -> Value {
+    pub(super) fn amount(&mut self, x: f64) -> Value {
         if self.as_string() {
             json!(format!("{x:.2}"))
         } else {
@@ -131,7 +144,7 @@ impl NumberShape {
 }
 
 /// `yyyy-MM-dd HH:mm:ss`, with `.fff` when `ms` is set.
-fn stamp(unix: i64, ms: Option<u32>) -> String {
+pub(super) fn stamp(unix: i64, ms: Option<u32>) -> String {
     match ms {
         Some(ms) => format!("{}.{:03}", format_beijing(unix), ms),
         None => format_beijing(unix),
@@ -140,7 +153,7 @@ fn stamp(unix: i64, ms: Option<u32>) -> String {
 
 /// Generates the world.
 pub fn generate(params: &WorldParams, created_at: i64) -> World {
-    let shops = (0..params.shops)
+    let shops: Vec<Value> = (0..params.shops)
         .map(|i| shop(params.seed, i, created_at))
         .collect();
     let begin = created_at - i64::from(params.history_days.max(1)) * 86400;
@@ -151,11 +164,29 @@ pub fn generate(params: &WorldParams, created_at: i64) -> World {
         let io_id = FIRST_IO_ID + i64::from(i);
         versions.extend(document(params, io_id, &mut next_ioi, begin, end));
     }
+    let ctx = families::Context {
+        seed: params.seed,
+        lines: params.lines,
+        shops: &shops,
+        begin,
+        end,
+    };
+    let mut apis = std::collections::BTreeMap::new();
+    for api in super::apis::APIS {
+        let docs = match api.family {
+            _ if api.name == super::apis::OTHER_INOUT.name => continue,
+            Family::InOut(shape) => families::inout(shape, &ctx, params.docs),
+            Family::Skus => families::skus(&ctx, params.docs),
+        };
+        apis.insert(api.name.to_string(), docs);
+    }
     World {
         params: params.clone(),
         created_at,
         shops,
         versions,
+        apis,
+        version: WORLD_VERSION,
     }
 }
 
