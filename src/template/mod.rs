@@ -34,6 +34,46 @@ pub static LIBRARY: &[Template] = &[
         title: "销售退货：线下退货（其它进仓）→ 销售退货单",
         text: include_str!("library/offline-returns.toml"),
     },
+    Template {
+        name: "sales-out",
+        title: "销售出库：销售出库单 → 销售出库单",
+        text: include_str!("library/sales-out.toml"),
+    },
+    Template {
+        name: "aftersale-returns",
+        title: "售后退货：售后实际收货 → 销售退货单",
+        text: include_str!("library/aftersale-returns.toml"),
+    },
+    Template {
+        name: "purchase-in",
+        title: "采购入库：采购入库单 → 采购入库单",
+        text: include_str!("library/purchase-in.toml"),
+    },
+    Template {
+        name: "purchase-returns",
+        title: "采购退货：采购退货单 → 采购退料单",
+        text: include_str!("library/purchase-returns.toml"),
+    },
+    Template {
+        name: "other-out",
+        title: "其它出库：其它出库 → 其他出库单",
+        text: include_str!("library/other-out.toml"),
+    },
+    Template {
+        name: "other-in",
+        title: "其它入库：其它进仓（非退货）→ 其他入库单",
+        text: include_str!("library/other-in.toml"),
+    },
+    Template {
+        name: "transfers",
+        title: "调拨：调拨出 → 直接调拨单",
+        text: include_str!("library/transfers.toml"),
+    },
+    Template {
+        name: "materials",
+        title: "商品：普通商品资料 → 物料",
+        text: include_str!("library/materials.toml"),
+    },
 ];
 
 /// Errors of the library and of adding a template to a config file.
