@@ -2,6 +2,8 @@
 //! edited in place, comments and layout kept, a name already there refused, the result passes
 //! `ferry check`), and every template rehearsed against the simulators (`rehearsals`).
 
+mod rehearsals;
+
 use std::path::Path;
 
 use crate::helpers::*;
