@@ -59,12 +59,17 @@ fn list(out: &mut dyn Write) -> Result<u8, CliError> {
         })
         .collect::<Result<Vec<_>, TemplateError>>()?;
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| width(&r.1)).max().unwrap_or(0);
     for (name, flow, title) in rows {
-        let pad = w1 - flow.chars().count();
+        let pad = w1 - width(&flow);
         writeln!(out, "{name:w0$}  {flow}{:pad$}  {title}", "")?;
     }
     Ok(0)
+}
+
+/// Columns a text takes in a terminal: Chinese characters and full-width punctuation take two.
+fn width(s: &str) -> usize {
+    s.chars().map(|c| if c >= '\u{2E80}' { 2 } else { 1 }).sum()
 }
 
 fn add(path: &Path, name: &str, out: &mut dyn Write) -> Result<u8, CliError> {
@@ -126,6 +131,11 @@ fn add(path: &Path, name: &str, out: &mut dyn Write) -> Result<u8, CliError> {
                     .collect::<Vec<_>>()
                     .join(", ")
             )?;
+        }
+    }
+    for (other, advice) in t.overlaps {
+        if edit.text.contains(&format!("name = \"{other}\"")) {
+            writeln!(out, "  caution: {advice}")?;
         }
     }
     let adapt = edit.adapt_lines();

@@ -20,7 +20,16 @@ pub struct Template {
     pub title: &'static str,
     /// The TOML text: introduction comments, `[lookups.*]` tables, then the scheme.
     pub text: &'static str,
+    /// Schemes that read the same documents, and what to do when the config has one of them
+    /// (`ferry template add` says so).
+    pub overlaps: &'static [(&'static str, &'static str)],
 }
+
+/// offline-returns and other-in both read confirmed 其它进仓.
+const RECEIPTS_SPLIT: &str = "offline-returns and other-in both read confirmed 其它进仓: \
+     a receipt taken by both is booked twice (a sales return and an other receipt). Split them: \
+     other-in takes the documents without a store (doc.drp_co_name == \"\"); add \
+     `&& doc.drp_co_name != \"\"` to offline-returns' precondition, or adapt both rules";
 
 /// Every template, in the order `ferry template list` shows them.
 pub static LIBRARY: &[Template] = &[
@@ -28,51 +37,61 @@ pub static LIBRARY: &[Template] = &[
         name: "shops-to-stocks",
         title: "仓库新增：聚水潭店铺 → 金蝶仓库",
         text: include_str!("library/shops-to-stocks.toml"),
+        overlaps: &[],
     },
     Template {
         name: "offline-returns",
         title: "销售退货：线下退货（其它进仓）→ 销售退货单",
         text: include_str!("library/offline-returns.toml"),
+        overlaps: &[("other-in", RECEIPTS_SPLIT)],
     },
     Template {
         name: "sales-out",
         title: "销售出库：销售出库单 → 销售出库单",
         text: include_str!("library/sales-out.toml"),
+        overlaps: &[],
     },
     Template {
         name: "aftersale-returns",
         title: "售后退货：售后实际收货 → 销售退货单",
         text: include_str!("library/aftersale-returns.toml"),
+        overlaps: &[],
     },
     Template {
         name: "purchase-in",
         title: "采购入库：采购入库单 → 采购入库单",
         text: include_str!("library/purchase-in.toml"),
+        overlaps: &[],
     },
     Template {
         name: "purchase-returns",
         title: "采购退货：采购退货单 → 采购退料单",
         text: include_str!("library/purchase-returns.toml"),
+        overlaps: &[],
     },
     Template {
         name: "other-out",
         title: "其它出库：其它出库 → 其他出库单",
         text: include_str!("library/other-out.toml"),
+        overlaps: &[],
     },
     Template {
         name: "other-in",
         title: "其它入库：其它进仓（非退货）→ 其他入库单",
         text: include_str!("library/other-in.toml"),
+        overlaps: &[("offline-returns", RECEIPTS_SPLIT)],
     },
     Template {
         name: "transfers",
         title: "调拨：调拨出 → 直接调拨单",
         text: include_str!("library/transfers.toml"),
+        overlaps: &[],
     },
     Template {
         name: "materials",
         title: "商品：普通商品资料 → 物料",
         text: include_str!("library/materials.toml"),
+        overlaps: &[],
     },
 ];
 
