@@ -177,16 +177,36 @@ pub fn row<'a>(summary: &'a serde_json::Value, scheme: &str) -> &'a serde_json::
 
 /// Source documents the SAL_RETURNSTOCK scheme should deliver: 其它进仓, Confirmed, with items.
 pub fn eligible_returns(sims: &Sims) -> Vec<serde_json::Value> {
+    eligible(
+        sims,
+        "other.inout.query",
+        &[("type", &["其它进仓"]), ("status", &["Confirmed"])],
+        Some("items"),
+    )
+}
+
+/// The documents of `api` (`orders.out.simple.query`, `sku.query`, ...) that the simulator holds
+/// now and a scheme should deliver: every `(field, values)` condition holds (the field's text,
+/// numbers as their digits, is one of the values) and, with `lines`, that list is not empty.
+/// In (modified, key) order, latest versions only.
+pub fn eligible(
+    sims: &Sims,
+    api: &str,
+    conditions: &[(&str, &[&str])],
+    lines: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     sims.jushuitan
-        .documents_at(ferry::time::now_unix())
+        .api_documents_at(api, ferry::time::now_unix())
         .into_iter()
         .filter(|d| {
-            d["type"] == "其它进仓"
-                && d["status"] == "Confirmed"
-                && d["items"]
-                    .as_array()
-                    .map(|a| !a.is_empty())
-                    .unwrap_or(false)
+            conditions
+                .iter()
+                .all(|(field, values)| values.contains(&text(&d[*field]).as_str()))
+                && lines.is_none_or(|l| d[l].as_array().is_some_and(|a| !a.is_empty()))
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::apis::{self, ApiSpec, Filter, IdParam};
+use super::apis::{ApiSpec, Filter, IdParam};
 use super::state::{Docs, SimDoc};
 use crate::time::parse_beijing;
 
@@ -278,7 +278,7 @@ pub fn documents(spec: &ApiSpec, docs: &Docs, biz: &Value) -> Result<String, Str
 /// `other.inout.query`: the documents (latest versions) matching `biz`, one page of them.
 #[cfg(test)]
 pub fn inout(docs: &Docs, biz: &Value) -> Result<String, String> {
-    documents(&apis::OTHER_INOUT, docs, biz)
+    documents(&super::apis::OTHER_INOUT, docs, biz)
 }
 
 #[derive(Serialize)]

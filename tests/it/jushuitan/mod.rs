@@ -116,6 +116,7 @@ pub(super) fn ids(docs: &[Value]) -> Vec<i64> {
     docs.iter().filter_map(|d| d["io_id"].as_i64()).collect()
 }
 
+mod apis;
 mod faults;
 mod hostile;
 mod limits;

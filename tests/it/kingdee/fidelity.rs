@@ -5,12 +5,17 @@
 use super::*;
 
 const FORM: &str = "application/x-www-form-urlencoded";
-const JSON: &str = "application/json";
-const SERVICE: &str = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.";
+pub(super) const JSON: &str = "application/json";
+pub(super) const SERVICE: &str = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.";
 
 /// A raw POST to `{base}{service}.common.kdsvc` with SDK-style signed headers (`signed` true) and
 /// the given Content-Type: (HTTP status, body).
-async fn post(s: &KdSimHandle, service: &str, content_type: &str, body: String) -> (u16, String) {
+pub(super) async fn post(
+    s: &KdSimHandle,
+    service: &str,
+    content_type: &str,
+    body: String,
+) -> (u16, String) {
     post_as(s, service, content_type, body, true).await
 }
 
@@ -53,7 +58,7 @@ async fn post_as(
     }
 }
 
-fn parse(text: &str) -> Value {
+pub(super) fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 

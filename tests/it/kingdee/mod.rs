@@ -6,6 +6,7 @@ mod client;
 mod faults;
 mod fidelity;
 mod form_typo;
+mod forms;
 mod sdk;
 mod tls;
 

@@ -111,6 +111,9 @@ pub enum Seed {
     },
 }
 
+/// A seeded row: number, name, extra header fields (`FBillFormID` of a bill type).
+pub type SeedRow = (String, String, Vec<(&'static str, String)>);
+
 /// A form the simulator knows.
 #[derive(Debug)]
 pub struct Form {
@@ -298,7 +301,7 @@ impl Form {
     }
 
     /// The rows this form starts with: (number, name, extra fields).
-    pub fn seed_docs(&self) -> Vec<(String, String, Vec<(&'static str, String)>)> {
+    pub fn seed_docs(&self) -> Vec<SeedRow> {
         match &self.seed {
             Seed::None => Vec::new(),
             Seed::Rows(rows) => rows
