@@ -16,7 +16,8 @@ pub struct SimArgs {
     /// Address for the Kingdee simulator (loopback; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub kingdee: SocketAddr,
-    /// Number of other in/out documents to generate.
+    /// Number of documents to generate per API (other in/out, sales out, returns, purchases,
+    /// transfers; as many SKUs).
     #[arg(long, default_value_t = 500)]
     pub docs: u32,
     /// Number of shops to generate.

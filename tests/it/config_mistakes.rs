@@ -185,11 +185,12 @@ fn a_mistyped_api_is_one_mistake_about_the_api() {
         "\"shops.query\" = 100\n\"shop.query\" = 100",
     );
     config::load_str(Path::new("x.toml"), &text).expect("an API with its cap is valid");
-    // Any other paged API is taken, with the default cap of 50.
+    // Any other paged API is taken, with the default cap of 50 (purchasein.query and the other
+    // flows' APIs have built-in caps now; inventory.query has none).
     let text = edit(
         &shipped(),
         "api = \"shops.query\"",
-        "api = \"purchasein.query\"",
+        "api = \"inventory.query\"",
     );
     assert_mistakes(
         &text,
@@ -202,6 +203,21 @@ fn a_mistyped_api_is_one_mistake_about_the_api() {
     );
     let text = edit(&text, "page_size = 100", "page_size = 50");
     config::load_str(Path::new("x.toml"), &text).expect("another API is valid");
+    // The flows' APIs have their caps built in.
+    let text = edit(
+        &shipped(),
+        "api = \"shops.query\"",
+        "api = \"purchasein.query\"",
+    );
+    assert_mistakes(
+        &text,
+        &[expect(
+            Some("page_size = 100"),
+            Some("shops-to-stocks"),
+            "source.page_size",
+            "100 is over the largest page purchasein.query accepts (50",
+        )],
+    );
 }
 
 #[test]
