@@ -57,7 +57,7 @@ fn list_names_every_template_with_its_flow_and_title() {
             .find(|l| l.split_whitespace().next() == Some(t.name))
             .unwrap_or_else(|| panic!("{} not listed:\n{out}", t.name));
         assert!(
-            line.contains(&format!("{}", p.api)) && line.contains(&format!("→ {}", p.form)),
+            line.contains(p.api.as_str()) && line.contains(&format!("→ {}", p.form)),
             "{line}"
         );
         assert!(line.trim_end().ends_with(t.title), "{line}");
