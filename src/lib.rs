@@ -18,4 +18,5 @@ pub mod sink;
 pub mod source;
 pub mod store;
 pub mod telemetry;
+pub mod template;
 pub mod time;

@@ -1,4 +1,4 @@
-//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|alert|backup|service>`.
+//! Command line: `ferry [--config PATH] <check|preview|run|status|sim|dlq|trace|alert|backup|service|template>`.
 //!
 //! One type per command; each command is a function of the parsed arguments that returns the
 //! process exit code. `main.rs` only turns a [`CliError`] into a message.
@@ -15,6 +15,7 @@ pub mod run;
 pub mod service;
 pub mod sim;
 pub mod status;
+pub mod template;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub enum CliError {
     /// `ferry service ...`: the Windows service manager's answer in plain words.
     #[error("{0}")]
     Service(String),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -99,6 +102,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// The Windows service: install, uninstall, start, stop, status (a systemd unit elsewhere).
     Service(service::ServiceArgs),
+    /// The template library (模板库): list, show and add ready schemes.
+    Template(template::TemplateArgs),
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -138,5 +143,6 @@ where
         Command::Alert(args) => alert::alert(&cli.config, args),
         Command::Backup(args) => backup::backup(&cli.config, args),
         Command::Service(args) => service::service(&cli.config, args),
+        Command::Template(args) => template::template(&cli.config, args),
     }
 }

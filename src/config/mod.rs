@@ -14,7 +14,7 @@ pub(crate) mod reader;
 mod scheme;
 mod source;
 mod store_section;
-mod suggest;
+pub(crate) mod suggest;
 pub mod tree;
 
 use std::collections::BTreeMap;

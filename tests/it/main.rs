@@ -20,6 +20,7 @@ mod preview;
 mod proxy;
 mod service;
 mod store;
+mod templates;
 mod tokens;
 mod upkeep;
 mod windows;
