@@ -12,6 +12,7 @@ pub mod open;
 pub mod preview;
 pub mod remote;
 pub mod run;
+pub mod sample;
 pub mod service;
 pub mod sim;
 pub mod status;
@@ -83,8 +84,13 @@ pub enum Command {
         #[arg(long)]
         scheme: String,
         /// JSON file: one document, an array of documents, or a whole Jushuitan response.
-        #[arg(long)]
-        input: PathBuf,
+        #[arg(long, required_unless_present = "sample", conflicts_with = "sample")]
+        input: Option<PathBuf>,
+        /// Instead of a file: fetch the scheme's latest page from the built-in simulator (as
+        /// `ferry run` would), tell what would be posted, skipped or dead-lettered, and show the
+        /// first N models in full (default 3).
+        #[arg(long, num_args = 0..=1, default_missing_value = "3")]
+        sample: Option<usize>,
     },
     /// Run every enabled scheme on its schedule until Ctrl-C.
     Run(run::RunArgs),
@@ -128,8 +134,12 @@ where
         } else {
             1
         }),
-        Command::Preview { scheme, input } => Ok(
-            if preview::preview(&cli.config, &scheme, &input, &mut out)? {
+        Command::Preview {
+            scheme,
+            input,
+            sample,
+        } => Ok(
+            if preview::preview(&cli.config, &scheme, input.as_deref(), sample, &mut out)? {
                 0
             } else {
                 1

@@ -1,5 +1,7 @@
 //! `ferry preview --scheme NAME --input doc.json`: the exact Kingdee model(s) a scheme's mapping
 //! produces for source documents, or why a document would be skipped or fail.
+//! `ferry preview --scheme NAME --sample [N]`: the same for a page the built-in simulator serves
+//! (see [`super::sample`]), with a count of what would be posted, skipped and dead-lettered.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -14,7 +16,8 @@ use crate::source::jushuitan::{as_i64, json_kind as kind};
 pub fn preview(
     config_path: &Path,
     scheme: &str,
-    input: &Path,
+    input: Option<&Path>,
+    sample: Option<usize>,
     out: &mut dyn Write,
 ) -> io::Result<bool> {
     let config = match config::load_without_secrets(config_path) {
@@ -33,6 +36,9 @@ pub fn preview(
             names.join(", ")
         )?;
         return Ok(false);
+    };
+    let Some(input) = input else {
+        return preview_sample(&config, s, sample.unwrap_or(3), out);
     };
     let bytes = match std::fs::read(input) {
         Ok(b) => b,
@@ -75,6 +81,68 @@ pub fn preview(
         }
     }
     Ok(ok)
+}
+
+/// Counts of a sample, and the first `show_full` mapped models in full; every document that would
+/// go to the dead letters is named with its reason (at most 20).
+fn preview_sample(
+    config: &config::Config,
+    s: &Scheme,
+    show_full: usize,
+    out: &mut dyn Write,
+) -> io::Result<bool> {
+    let sample = match super::sample::fetch(config, s) {
+        Ok(sample) => sample,
+        Err(msg) => {
+            writeln!(out, "{msg}")?;
+            return Ok(false);
+        }
+    };
+    writeln!(
+        out,
+        "simulated Jushuitan ({} documents per API, seed {}): {}",
+        config.simulator.docs, config.simulator.seed, sample.asked
+    )?;
+    let (mut mapped, mut filtered, mut failed) = (0usize, 0usize, 0usize);
+    let mut first_filter: Option<String> = None;
+    for doc in &sample.docs {
+        match s.mapper.map(doc) {
+            MapOutcome::Mapped(_) => {
+                mapped += 1;
+                if mapped <= show_full {
+                    show(s, doc, out)?;
+                }
+            }
+            MapOutcome::Filtered { source_key, reason } => {
+                filtered += 1;
+                first_filter.get_or_insert(format!("{source_key}: {reason}"));
+            }
+            MapOutcome::Failed { .. } => {
+                failed += 1;
+                if failed <= 20 {
+                    show(s, doc, out)?;
+                }
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} documents: {mapped} would be posted to {}, {filtered} skipped by the precondition, \
+         {failed} would go to the dead letters",
+        sample.docs.len(),
+        s.target.form_id
+    )?;
+    if let Some(f) = first_filter {
+        writeln!(out, "  first skipped: {f}")?;
+    }
+    if mapped > show_full {
+        writeln!(
+            out,
+            "  ({} more would be posted; --sample N shows N in full)",
+            mapped - show_full
+        )?;
+    }
+    Ok(failed == 0 && !sample.docs.is_empty())
 }
 
 /// One document, an array of documents, or a whole Jushuitan answer: `{"code":0,"data":{...}}`

@@ -223,3 +223,92 @@ fn a_reader_that_goes_away_ends_preview_quietly() {
     );
     assert!(status.code().is_none_or(|c| c == 0), "{status:?}");
 }
+
+/// `ferry preview --sample`: a template just added is rehearsed against the simulator's documents
+/// (fetched over HTTP, as `ferry run` asks for them), and a lookup the firm has not filled in
+/// shows up as the dead letters it would make, naming the missing value.
+#[test]
+fn a_template_just_added_is_rehearsed_with_sample_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::copy(shipped_config(), &config).expect("copy config");
+    let added = ferry(&config, &["template", "add", "purchase-in"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let run = |n: &str| {
+        let out = ferry(
+            &config,
+            &["preview", "--scheme", "purchase-in", "--sample", n],
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, stdout) = run("1");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("purchasein.query"), "{stdout}");
+    let summary = stdout
+        .lines()
+        .find(|l| l.contains("would be posted to STK_InStock"))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    let posted: usize = summary
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {summary}"));
+    assert!(posted > 0, "{summary}");
+    assert!(
+        summary.contains("0 would go to the dead letters"),
+        "{summary}"
+    );
+    // Exactly one model in full: one FBillNo line.
+    assert_eq!(stdout.matches("\"FBillNo\"").count(), 1, "{stdout}");
+
+    // A supplier the firm has not mapped yet: those documents would go to the dead letters.
+    let text = std::fs::read_to_string(&config).expect("read config");
+    let unmapped = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"1001\""))
+        .unwrap_or_else(|| panic!("no supplier 1001 in the added lookup:\n{text}"))
+        .to_string();
+    std::fs::write(&config, text.replace(&format!("{unmapped}\n"), "")).expect("write config");
+    let (code, stdout) = run("0");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("would go to the dead letters: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1001"),
+        "the missing supplier is named: {stdout}"
+    );
+    assert!(
+        !stdout.contains(" 0 would go to the dead letters"),
+        "{stdout}"
+    );
+}
+
+/// `--sample` never reaches for the real Jushuitan: with the simulator off it says what to do.
+#[test]
+fn sample_needs_the_simulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(shipped_config()).expect("read config");
+    std::fs::write(
+        &config,
+        text.replacen("enabled = true", "enabled = false", 1),
+    )
+    .expect("write config");
+    let out = ferry(
+        &config,
+        &["preview", "--scheme", "offline-returns", "--sample"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("--input FILE"), "{stdout}");
+}
