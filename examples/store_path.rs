@@ -94,11 +94,74 @@ fn measured_path(store: &Store, pages: Vec<Vec<Ingest>>) -> usize {
     delivered
 }
 
+/// Peak resident memory of this process so far (Linux), in MB.
+fn peak_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `backlog N`: N documents waiting (their models made from one mapped model, numbers
+/// changed), the store reopened, then 20 BatchSaves of 50 drained; prints the peak memory.
+fn backlog(docs: usize) {
+    let template = pages(1).remove(0).remove(0);
+    let Ingest::New(t) = template else {
+        panic!("not mapped")
+    };
+    let json = String::from_utf8(t.model.clone()).expect("utf8");
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("store");
+        for p in 0..docs.div_ceil(PAGE) {
+            let page = (0..PAGE)
+                .map(|j| {
+                    let n = 200_000 + p * PAGE + j;
+                    Ingest::New(NewEntry {
+                        source_key: n.to_string(),
+                        identity: t.identity.replace("100000", &n.to_string()),
+                        line_keys: (0..5)
+                            .map(|i| (5_000_000 + n * 5 + i).to_string())
+                            .collect(),
+                        model: json.replace("100000", &n.to_string()).into_bytes(),
+                        fingerprint: n as u64,
+                    })
+                })
+                .collect();
+            store
+                .ingest("offline-returns", "SAL_RETURNSTOCK", page, OnChange::Record)
+                .expect("ingest");
+        }
+    }
+    let after_ingest = peak_mb();
+    let store = Store::open(dir.path()).expect("reopen");
+    for _ in 0..20 {
+        let batch = store
+            .due(Some("SAL_RETURNSTOCK"), i64::MAX, PAGE)
+            .expect("due");
+        let ids: Vec<u64> = batch.iter().map(|e| e.id).collect();
+        let batch_id = store.next_batch_id().expect("batch id");
+        store.begin_send(&ids, batch_id).expect("begin_send");
+        let fin = ids.iter().map(|id| (*id, Finish::Pending)).collect();
+        store.finish(fin).expect("finish");
+    }
+    println!(
+        "backlog of {docs}: model {} bytes; peak {after_ingest:.1} MB after ingest, {:.1} MB after reopen and 20 batches; {:.1} MB on disk",
+        json.len(),
+        peak_mb(),
+        ferry::store::dir_size(dir.path()) as f64 / 1e6
+    );
+}
+
 fn main() {
-    let docs: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2000);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("backlog") {
+        args.next();
+        return backlog(args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000));
+    }
+    let docs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2000);
     let pages = pages(docs);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");

@@ -196,9 +196,16 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The model of entry `id` as stored (compressed).
-    pub fn packed_model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
-        self.id_record(MODELS, id)
+    /// The model JSON of entry `id`, if it has one.
+    pub fn model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+        let key = codec::id_key(id);
+        self.with_ids(MODELS, id, false, |b| {
+            b.iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, m)| codec::unpack_model(&key, m))
+        })?
+        .transpose()
+        .map_err(abort)
     }
 
     /// The source document (JSON) kept for entry `id`, whose mapping failed.

@@ -158,8 +158,8 @@ impl<'a> Tx<'a> {
         match self.id_record(OUTBOX, id)? {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
-                if let Some(m) = self.packed_model(id)? {
-                    e.model = codec::unpack_model(&k, &m).map_err(abort)?;
+                if let Some(m) = self.model(id)? {
+                    e.model = m;
                 }
                 Ok(Some(e))
             }
@@ -300,7 +300,11 @@ impl<'a> Tx<'a> {
 
     /// The document is no longer filtered (it became an entry).
     pub fn clear_filtered(&mut self, scheme: &str, source_key: &str) -> TxResult<()> {
-        if self.t[FILTERED].remove(pair(scheme, source_key))?.is_some() {
+        // Looked up first: a removal is a write sled applies and logs even when nothing is
+        // there, and almost every new document was never filtered.
+        let k = pair(scheme, source_key);
+        if self.t[FILTERED].get(&k)?.is_some() {
+            self.t[FILTERED].remove(k)?;
             self.count(scheme, Counter::Filtered, -1);
         }
         Ok(())
