@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::codec::{self, decode, Layout};
+use super::codec::{self, decode};
 use super::tx::{self, Counter};
 use super::types::{Delivery, OutboxEntry};
 use super::{Store, StoreError};
@@ -18,21 +18,12 @@ impl Store {
         let mut entries: BTreeMap<u64, OutboxEntry> = BTreeMap::new();
         for kv in self.tree("outbox").iter() {
             let (k, v) = kv?;
-            let records = match self.inner.layout {
-                Layout::V1 => vec![(None, v.to_vec())],
-                Layout::V2 | Layout::V3 => codec::decode_id_bucket("outbox", &k, &v)?
-                    .into_iter()
-                    .map(|(id, r)| (Some(id), r))
-                    .collect(),
-            };
-            for (bucketed, r) in records {
+            for (bucketed, r) in codec::decode_id_bucket("outbox", &k, &v)? {
                 let mut e: OutboxEntry = decode("outbox", &k, &r)?;
                 if let Some(m) = self.stored_model(e.id)? {
                     e.model = m;
                 }
-                if k.as_ref() != self.inner.layout.id_key(e.id).as_slice()
-                    || bucketed.is_some_and(|id| id != e.id)
-                {
+                if k.as_ref() != codec::id_bucket_key(e.id).as_slice() || bucketed != e.id {
                     p.push(format!(
                         "outbox key {} holds entry {}",
                         codec::show_key(&k),
@@ -49,10 +40,6 @@ impl Store {
             if let Some((id, _)) = codec::doc_entry(&k, &v)? {
                 named.push((k, id));
             }
-        }
-        for kv in self.tree("by_key").iter() {
-            let (k, v) = kv?;
-            named.push((k.to_vec(), codec::read_id("by_key", &k, &v)?));
         }
         for (k, id) in named {
             *primaries.entry(id).or_default() += 1;
@@ -94,15 +81,9 @@ impl Store {
                 dead.push((codec::dead_key(&e.scheme, e.id), Vec::new()));
             } else {
                 for lk in &e.line_keys {
-                    let bk = codec::line_bucket_key(self.inner.layout.lines(), &e.form_id, lk);
+                    let bk = codec::line_bucket_key(&e.form_id, lk);
                     let bucket = self.tree("line_buckets").get(&bk)?;
-                    let mut owner = codec::bucket_owner(&bk, bucket.as_deref(), lk)?;
-                    if owner.is_none() {
-                        let k = codec::pair(&e.form_id, lk);
-                        if let Some(v) = self.tree("line_keys").get(&k)? {
-                            owner = Some(codec::read_id("line_keys", &k, &v)?);
-                        }
-                    }
+                    let owner = codec::bucket_owner(&bk, bucket.as_deref(), lk)?;
                     if owner != Some(e.id) {
                         p.push(format!(
                             "live entry {} does not own its line key {lk}",
@@ -175,12 +156,6 @@ impl Store {
 impl Store {
     /// The due index records (key, value) that waiting entries `(form, due, id)` imply.
     fn expected_due(&self, waiting: Vec<(String, i64, u64)>) -> Vec<(Vec<u8>, Vec<u8>)> {
-        if !self.inner.layout.due_buckets() {
-            return waiting
-                .into_iter()
-                .map(|(form, due, id)| (codec::due_key(&form, due, id), Vec::new()))
-                .collect();
-        }
         let mut buckets: BTreeMap<Vec<u8>, codec::DueBits> = BTreeMap::new();
         for (form, due, id) in waiting {
             *buckets

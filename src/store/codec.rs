@@ -46,8 +46,7 @@ pub fn encode_entry_record(e: &super::types::OutboxEntry) -> Vec<u8> {
     encode(&record)
 }
 
-/// First byte of a deflate-compressed model in the `models` tree. A model stored as plain JSON
-/// (stores written before compression) starts with `{`, `[` or whitespace, never with this.
+/// First byte of a deflate-compressed model in the `models` tree.
 const MODEL_DEFLATE: u8 = 0x01;
 
 /// A model's JSON as the `models` tree keeps it: raw deflate, level 1. A mapped model is a
@@ -90,7 +89,7 @@ pub fn pack_model(json: &[u8]) -> Vec<u8> {
     })
 }
 
-/// The model JSON back from what `pack_model` (or an older ferry) stored.
+/// The model JSON back from what `pack_model` stored.
 pub fn unpack_model(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     match bytes.split_first() {
         Some((&MODEL_DEFLATE, body)) => {
@@ -102,7 +101,11 @@ pub fn unpack_model(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
                 }
             })
         }
-        _ => Ok(bytes.to_vec()),
+        _ => Err(StoreError::Codec {
+            tree: "models",
+            key: show_key(key),
+            message: "model record is not a compressed model".into(),
+        }),
     }
 }
 
@@ -279,13 +282,16 @@ mod tests {
     }
 
     #[test]
-    fn models_pack_and_legacy_plain_json_reads() {
+    fn models_pack_and_unpack() {
         let json = br#"{"FBillNo":"JST-1","FEntity":[{"FMaterialId":{"FNumber":"A"}},{"FMaterialId":{"FNumber":"B"}}]}"#;
         let packed = pack_model(json);
         assert_eq!(packed[0], MODEL_DEFLATE);
         assert!(packed.len() < json.len());
         assert_eq!(unpack_model(b"k", &packed).unwrap(), json.to_vec());
-        assert_eq!(unpack_model(b"k", json).unwrap(), json.to_vec());
+        assert!(
+            unpack_model(b"k", json).is_err(),
+            "plain JSON is not a model record"
+        );
         // Incompressible input makes the output outgrow its first buffer.
         let mut x: u64 = 7;
         let noise: Vec<u8> = (0..20_000)

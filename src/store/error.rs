@@ -23,6 +23,14 @@ pub enum StoreError {
         version: u8,
         supported: u8,
     },
+    /// The store was written in a format this ferry does not read (`found`: `None` for a store
+    /// of an early development build, which wrote no format).
+    #[error("{}", format_message(.dir, *.found, *.supported))]
+    Format {
+        dir: String,
+        found: Option<u8>,
+        supported: u8,
+    },
     #[error("no outbox entry with id {0}")]
     NotFound(u64),
     #[error("outbox entry {id}: cannot go from {from} to {to}")]
@@ -37,6 +45,27 @@ pub enum StoreError {
         other_id: u64,
         other_source_key: String,
     },
+}
+
+fn format_message(dir: &str, found: Option<u8>, supported: u8) -> String {
+    let what = match found {
+        Some(f) => format!("format {f}"),
+        None => "no format mark".to_string(),
+    };
+    let head =
+        format!("the store in {dir} has {what}; this ferry reads only store format {supported}");
+    match found {
+        Some(f) if f > supported => format!(
+            "{head}. It was written by a newer ferry: run that ferry (or a newer one) on this \
+             data folder"
+        ),
+        _ => format!(
+            "{head}. It was written by an early development build of ferry: finish delivering \
+             with that build (`ferry run --once`), then move the folder aside (keep it) and \
+             start again; the new store fetches from each scheme's `start_from`, so move \
+             `start_from` past what Kingdee already has, or it is posted again"
+        ),
+    }
 }
 
 impl From<sled::transaction::TransactionError<StoreError>> for StoreError {

@@ -1,75 +1,22 @@
 //! How records are grouped under sled keys (the store's format). sled keeps in-memory state for
 //! every leaf of 16 keys, and keys that only grow leave leaves half full, so the store's memory
-//! follows its number of keys: format 2 keeps neighbouring records under one key each, and
-//! format 3 does the same for the due index.
+//! follows its number of keys: neighbouring records share one key each (outbox records and
+//! models of 16 consecutive entries, docs records of neighbouring source keys, line keys of
+//! neighbouring `ioi_id`s, due-index records of one id bucket falling due in the same second).
 
-use super::codec::{decode, id_key, prefix, show_key, VERSION};
+use super::codec::{decode, prefix, show_key, VERSION};
 use super::error::StoreError;
 
-/// The store's layout (`meta` key `store_format`), see [`Layout`]. A new store is created with
-/// the newest; older ones keep theirs.
+/// The store's format (`meta` key `store_format`). A store of any other format (or with
+/// records but no format: an early development build's) is refused at open; there is one
+/// layout, described in this module.
 pub const STORE_FORMAT: u8 = 3;
-
-/// How records are grouped under sled keys. sled keeps in-memory state for every 16-key leaf
-/// (and sequential keys leave leaves half full), so memory follows the number of keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// Format 1: line keys in hashed buckets, one `models` key per entry.
-    V1,
-    /// Format 2: numeric line keys grouped by value; outbox records and models of 16
-    /// consecutive entries under one key ([`id_bucket_key`]); docs records of neighbouring
-    /// source keys under one key ([`doc_bucket_key`]).
-    V2,
-    /// Format 3: format 2, and the due index keeps the entries of one id bucket that fall due in
-    /// the same second under one key ([`due_bucket_key`]). With one key per waiting entry, the
-    /// due index of a 200,000-entry backlog cost about 13 MB of resident memory.
-    V3,
-}
-
-impl Layout {
-    pub fn from_format(format: u8) -> Option<Layout> {
-        match format {
-            1 => Some(Layout::V1),
-            2 => Some(Layout::V2),
-            3 => Some(Layout::V3),
-            _ => None,
-        }
-    }
-
-    /// Outbox records, models and docs records in buckets (format 2 and later).
-    pub fn grouped(self) -> bool {
-        self != Layout::V1
-    }
-
-    /// The due index in buckets (format 3).
-    pub fn due_buckets(self) -> bool {
-        self == Layout::V3
-    }
-
-    pub fn lines(self) -> LineBuckets {
-        if self.grouped() {
-            LineBuckets::Grouped
-        } else {
-            LineBuckets::Hashed
-        }
-    }
-
-    /// The `outbox` or `models` key holding entry `id`'s record.
-    pub fn id_key(self, id: u64) -> Vec<u8> {
-        if self.grouped() {
-            id_bucket_key(id).to_vec()
-        } else {
-            id_key(id).to_vec()
-        }
-    }
-}
 
 /// Entries per id bucket (consecutive ids: a page's new entries share a few buckets, and so do
 /// the entries of one BatchSave).
 const ID_BUCKET: u64 = 16;
 
-/// Format 2 keeps the outbox records and the models of 16 consecutive entries under one key:
-/// `'b' ++ (id / 16)`, nine bytes, never the eight of a format-1 key.
+/// The outbox records and the models of 16 consecutive entries share one key: `'b' ++ (id / 16)`.
 pub fn id_bucket_key(id: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = b'b';
@@ -77,7 +24,7 @@ pub fn id_bucket_key(id: u64) -> [u8; 9] {
     k
 }
 
-/// Format 3's due index key: `form \0 due_ts(8) (id / 16)(8)`, the shape of a per-entry due key
+/// The due index key: `form \0 due_ts(8) (id / 16)(8)`, the shape of a per-entry due key
 /// (`codec::due_key`) with the id bucket in place of the id. Its value is [`DueBits`].
 pub fn due_bucket_key(form_id: &str, due: i64, id: u64) -> Vec<u8> {
     super::codec::due_key(form_id, due, id / ID_BUCKET)
@@ -103,7 +50,7 @@ pub fn decode_due_bits(key: &[u8], bytes: &[u8]) -> Result<DueBits, StoreError> 
     }
 }
 
-/// The due time and the waiting entry ids, in id order, of one format-3 due record.
+/// The due time and the waiting entry ids, in id order, of one due record.
 pub fn due_bucket_entries(key: &[u8], bytes: &[u8]) -> Result<(i64, Vec<u64>), StoreError> {
     let (due, group) = super::codec::parse_due_key(key)?;
     let bits = decode_due_bits(key, bytes)?;
@@ -213,43 +160,25 @@ pub fn bucket_item<'a>(
     Ok(found)
 }
 
-/// How line keys are grouped into `line_buckets` records (fixed when a store is created; see
-/// `Store::open`). One sled key per line made line keys most of the store's keys, and sled
-/// keeps in-memory state per 16-key leaf.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineBuckets {
-    /// `form \0 hash(2)`: 65,536 buckets per form (stores of format 1).
-    Hashed,
-    /// Numeric line keys (Jushuitan's `ioi_id`) by value without the last two digits,
-    /// `form \0 'n' digits`, so the lines of a page share a few buckets of at most 100 keys and
-    /// one transaction rewrites a few records instead of one per line; any other line key
-    /// `form \0 'h' hash(2)`.
-    Grouped,
-}
-
-pub fn line_bucket_key(scheme: LineBuckets, form: &str, line_key: &str) -> Vec<u8> {
+/// The `line_buckets` key of a line key: numeric line keys (Jushuitan's `ioi_id`) by value
+/// without the last two digits, `form \0 'n' digits`, so the lines of a page share a few buckets
+/// of at most 100 keys and one transaction rewrites a few records instead of one per line; any
+/// other line key `form \0 'h' hash(2)`.
+pub fn line_bucket_key(form: &str, line_key: &str) -> Vec<u8> {
     let mut k = prefix(form);
-    let hash = |k: &mut Vec<u8>| {
+    let digits = line_key.as_bytes();
+    if !digits.is_empty() && digits.len() <= 24 && digits.iter().all(u8::is_ascii_digit) {
+        k.push(b'n');
+        k.extend_from_slice(&digits[..digits.len().saturating_sub(2)]);
+    } else {
+        k.push(b'h');
         let h = crate::mapping::fnv1a64(line_key.as_bytes());
         k.extend_from_slice(&(h as u16).to_be_bytes());
-    };
-    match scheme {
-        LineBuckets::Hashed => hash(&mut k),
-        LineBuckets::Grouped => {
-            let digits = line_key.as_bytes();
-            if !digits.is_empty() && digits.len() <= 24 && digits.iter().all(u8::is_ascii_digit) {
-                k.push(b'n');
-                k.extend_from_slice(&digits[..digits.len().saturating_sub(2)]);
-            } else {
-                k.push(b'h');
-                hash(&mut k);
-            }
-        }
     }
     k
 }
 
-/// Format 2 keeps the `docs` records of numeric source keys (Jushuitan's `io_id`) that differ
+/// The `docs` records of numeric source keys (Jushuitan's `io_id`) that differ
 /// only in the last digit under one key, `scheme \0 'n' digits`; any other source key under
 /// `scheme \0 'h' hash(2)`. `pair_key` is `scheme \0 source key`.
 pub fn doc_bucket_key(pair_key: &[u8]) -> Vec<u8> {
@@ -272,7 +201,7 @@ pub fn doc_bucket_key(pair_key: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The records of one keyed bucket (`docs` in format 2): (full key, record), in key order.
+/// The records of one keyed bucket (`docs`): (full key, record), in key order.
 pub type KeyBucket = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// `[VERSION] ++ (key len(4) key record len(4) record)*`.
@@ -386,7 +315,6 @@ mod tests {
         let k = id_bucket_key(40);
         assert_eq!(k, id_bucket_key(32));
         assert_ne!(k, id_bucket_key(48));
-        assert_eq!(k.len(), 9, "never the length of a format-1 key");
         let bytes = encode_id_bucket(&b);
         assert_eq!(decode_id_bucket("models", &k, &bytes).unwrap(), b);
         assert_eq!(

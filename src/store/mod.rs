@@ -36,7 +36,7 @@ use sled::Transactional;
 
 pub use backup::BackupReport;
 pub use check::Problems;
-pub use codec::{Layout, LineBuckets, STORE_FORMAT, VERSION};
+pub use codec::{STORE_FORMAT, VERSION};
 pub use error::StoreError;
 pub use tx::TRACE_KEEP;
 pub use types::*;
@@ -60,10 +60,6 @@ struct Inner {
     /// Held by every write (transactions, checkpoints, metadata), so a backup that holds it
     /// copies one moment of the store.
     write: Mutex<()>,
-    /// The store has records in an older ferry's layout (see `Tx::legacy`).
-    legacy: bool,
-    /// How this store groups records under keys (from its `store_format`).
-    layout: Layout,
     /// The folder the store is in.
     dir: std::path::PathBuf,
 }
@@ -79,6 +75,16 @@ fn indexed(
     entry: Option<OutboxEntry>,
 ) -> Result<OutboxEntry, StoreError> {
     entry.ok_or_else(|| StoreError::Corrupt(format!("{index} index names missing entry {id}")))
+}
+
+/// Whether any tree of the store holds a record (a store without a format is new only if empty).
+fn has_records(db: &sled::Db) -> Result<bool, StoreError> {
+    for name in db.tree_names() {
+        if !db.open_tree(&name)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Opens sled, waiting (at most 2 s) for the file lock a just-dropped handle of this process
@@ -109,41 +115,33 @@ impl Store {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let db = open_db(dir)?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(META_FORMAT)?.as_deref() {
+            Some([STORE_FORMAT]) => {}
+            Some(v) => {
+                let found = v.first().copied().unwrap_or(0);
+                return Err(StoreError::Format {
+                    dir: dir.display().to_string(),
+                    found: Some(found),
+                    supported: STORE_FORMAT,
+                });
+            }
+            None if has_records(&db)? => {
+                return Err(StoreError::Format {
+                    dir: dir.display().to_string(),
+                    found: None,
+                    supported: STORE_FORMAT,
+                })
+            }
+            None => {
+                meta.insert(META_FORMAT, &[STORE_FORMAT])?;
+                db.flush()?;
+            }
+        }
         let trees = TX_TREES
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut legacy = false;
-        for name in ["by_key", "trace_head", "line_keys"] {
-            legacy |= !db.open_tree(name)?.is_empty();
-        }
-        let meta = db.open_tree("meta")?;
-        let buckets = db.open_tree("line_buckets")?;
-        let models = db.open_tree("models")?;
-        let known = |v: &[u8]| match v {
-            [f] => Layout::from_format(*f),
-            _ => None,
-        };
-        let (layout, format) = match meta.get(META_FORMAT)? {
-            Some(v) if known(&v).is_some() => (known(&v).unwrap_or(Layout::V1), None),
-            Some(v) => {
-                return Err(StoreError::UnknownVersion {
-                    tree: "meta",
-                    key: "store_format".into(),
-                    version: v.first().copied().unwrap_or(0),
-                    supported: STORE_FORMAT,
-                })
-            }
-            None if buckets.is_empty() && models.is_empty() && !legacy => {
-                (Layout::V3, Some(STORE_FORMAT))
-            }
-            // Records already written the first way, by a ferry that wrote no format.
-            None => (Layout::V1, Some(1)),
-        };
-        if let Some(f) = format {
-            meta.insert(META_FORMAT, &[f])?;
-            db.flush()?;
-        }
         let store = Store {
             inner: Arc::new(Inner {
                 checkpoints: db.open_tree("checkpoints")?,
@@ -151,8 +149,6 @@ impl Store {
                 trees,
                 db,
                 write: Mutex::new(()),
-                legacy,
-                layout,
                 dir: dir.to_path_buf(),
             }),
         };
@@ -183,7 +179,7 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|t: &Vec<TransactionalTree>| {
-                    let mut tx = Tx::new(t, now, self.inner.legacy, self.inner.layout, packed);
+                    let mut tx = Tx::new(t, now, packed);
                     let a = f(&mut tx)?;
                     tx.commit()?;
                     Ok(a)
@@ -229,34 +225,26 @@ impl Store {
         id: u64,
         f: impl FnOnce(&[u8], &[u8]) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let k = self.inner.layout.id_key(id);
-        let Some(v) = self.tree(tree).get(&k)? else {
+        let k = codec::id_bucket_key(id);
+        let Some(v) = self.tree(tree).get(k)? else {
             return Ok(None);
         };
-        match self.inner.layout {
-            Layout::V1 => f(&k, &v).map(Some),
-            Layout::V2 | Layout::V3 => match codec::bucket_item(tree, &k, &v, id)? {
-                Some(r) => f(&k, r).map(Some),
-                None => Ok(None),
-            },
+        match codec::bucket_item(tree, &k, &v, id)? {
+            Some(r) => f(&k, r).map(Some),
+            None => Ok(None),
         }
     }
 
     /// The `docs` record of `scheme \0 source key`, as stored.
     fn doc_bytes(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.inner.layout {
-            Layout::V1 => Ok(self.tree("docs").get(key)?.map(|v| v.to_vec())),
-            Layout::V2 | Layout::V3 => {
-                let bk = codec::doc_bucket_key(key);
-                let Some(v) = self.tree("docs").get(&bk)? else {
-                    return Ok(None);
-                };
-                Ok(codec::decode_key_bucket("docs", &bk, &v)?
-                    .into_iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, r)| r))
-            }
-        }
+        let bk = codec::doc_bucket_key(key);
+        let Some(v) = self.tree("docs").get(&bk)? else {
+            return Ok(None);
+        };
+        Ok(codec::decode_key_bucket("docs", &bk, &v)?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r))
     }
 
     /// Every `docs` record: (`scheme \0 source key`, record).
@@ -264,10 +252,7 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.tree("docs").iter() {
             let (k, v) = kv?;
-            match self.inner.layout {
-                Layout::V1 => out.push((k.to_vec(), v.to_vec())),
-                Layout::V2 | Layout::V3 => out.extend(codec::decode_key_bucket("docs", &k, &v)?),
-            }
+            out.extend(codec::decode_key_bucket("docs", &k, &v)?);
         }
         Ok(out)
     }
@@ -285,10 +270,7 @@ impl Store {
                 return self.entry_at(id);
             }
         }
-        match self.tree("by_key").get(&k)? {
-            Some(v) => self.entry_at(codec::read_id("by_key", &k, &v)?),
-            None => Ok(None),
-        }
+        Ok(None)
     }
 
     /// Pending and Retry entries due at `now`, oldest due first, at most `limit`; for one form
@@ -311,12 +293,7 @@ impl Store {
                     break;
                 }
                 let (k, v) = kv?;
-                let (due, ids) = if self.inner.layout.due_buckets() {
-                    codec::due_bucket_entries(&k, &v)?
-                } else {
-                    let (due, id) = codec::parse_due_key(&k)?;
-                    (due, vec![id])
-                };
+                let (due, ids) = codec::due_bucket_entries(&k, &v)?;
                 if due > now {
                     break;
                 }
@@ -387,15 +364,6 @@ impl Store {
             Some(v) => codec::decode_doc(&key, &v)?.events,
             None => Vec::new(),
         };
-        // Events an older ferry wrote one per record under `key \0 n`.
-        let mut p = key;
-        p.push(0);
-        for kv in self.tree("trace").scan_prefix(&p) {
-            let (k, v) = kv?;
-            if k.len() == p.len() + 1 {
-                out.push(decode::<TraceEvent>("trace", &k, &v)?);
-            }
-        }
         out.sort_by_key(|e| e.seq);
         let excess = out.len().saturating_sub(TRACE_KEEP as usize);
         out.drain(..excess);

@@ -2,18 +2,16 @@
 //! entry, fingerprint and trace) and the line-key buckets. Each record a transaction touches is
 //! decoded once, changed in memory and written back once by `Tx::commit`; a page of fifty
 //! documents otherwise decodes and re-encodes the same records several times under the
-//! store's write lock. Records in an older ferry's layout (`by_key`, `trace` + `trace_head`,
-//! `line_keys`) are read when `Tx::legacy` says the store has any, and removed when rewritten.
+//! store's write lock.
 
 use std::collections::HashMap;
 
 use super::codec::{
-    self, decode, encode, id_key, pair, DocRecord, DueBits, IdBucket, KeyBucket, Layout, LineBucket,
+    self, decode, encode, pair, DocRecord, DueBits, IdBucket, KeyBucket, LineBucket,
 };
 use super::error::StoreError;
 use super::tx::{
-    abort, tree_name, Tx, TxResult, BY_KEY, DOCS, DUE, LINE_BUCKETS, LINE_KEYS, MODELS, SOURCES,
-    TRACE, TRACE_HEAD, TRACE_KEEP,
+    abort, tree_name, Tx, TxResult, DOCS, DUE, LINE_BUCKETS, MODELS, SOURCES, TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 
@@ -22,11 +20,11 @@ use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 pub(crate) struct Records {
     docs: HashMap<Vec<u8>, (DocRecord, bool)>,
     buckets: HashMap<Vec<u8>, (LineBucket, bool)>,
-    /// Docs buckets (format 2) by key, as read.
+    /// Docs buckets by key, as read.
     doc_buckets: HashMap<Vec<u8>, (KeyBucket, bool)>,
-    /// Id buckets (format 2) by (tree, key).
+    /// Id buckets by (tree, key).
     ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
-    /// Due buckets (format 3) by key: the waiting entries' bits.
+    /// Due buckets by key: the waiting entries' bits.
     dues: HashMap<Vec<u8>, (DueBits, bool)>,
 }
 
@@ -95,20 +93,14 @@ impl Tx<'_> {
         let cache = &mut *guard;
         let doc_buckets = &mut cache.doc_buckets;
         let d = cached(&mut cache.docs, key, write, |key| {
-            let stored = match self.layout {
-                Layout::V1 => self.t[DOCS].get(key)?.map(|v| v.to_vec()),
-                Layout::V2 | Layout::V3 => {
-                    let b = cached(doc_buckets, &codec::doc_bucket_key(key), false, |bk| {
-                        Ok(match self.t[DOCS].get(bk)? {
-                            Some(v) => codec::decode_key_bucket("docs", bk, &v).map_err(abort)?,
-                            None => Vec::new(),
-                        })
-                    })?;
-                    b.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-                }
-            };
-            Ok(match stored {
-                Some(v) => codec::decode_doc(key, v.as_slice()).map_err(abort)?,
+            let b = cached(doc_buckets, &codec::doc_bucket_key(key), false, |bk| {
+                Ok(match self.t[DOCS].get(bk)? {
+                    Some(v) => codec::decode_key_bucket("docs", bk, &v).map_err(abort)?,
+                    None => Vec::new(),
+                })
+            })?;
+            Ok(match b.iter().find(|(k, _)| k == key) {
+                Some((_, v)) => codec::decode_doc(key, v.as_slice()).map_err(abort)?,
                 None => DocRecord::default(),
             })
         })?;
@@ -132,8 +124,8 @@ impl Tx<'_> {
         Ok(f(b))
     }
 
-    /// Runs `f` on the id bucket of `tree` (`OUTBOX` or `MODELS`) holding entry `id` (format
-    /// 2); `write`: it changes the bucket.
+    /// Runs `f` on the id bucket of `tree` (`OUTBOX`, `MODELS` or `SOURCES`) holding entry
+    /// `id`; `write`: it changes the bucket.
     fn with_ids<R>(
         &self,
         tree: usize,
@@ -154,22 +146,14 @@ impl Tx<'_> {
 
     /// The record of entry `id` in `tree` (`OUTBOX` or `MODELS`) as stored.
     pub(super) fn id_record(&self, tree: usize, id: u64) -> TxResult<Option<Vec<u8>>> {
-        match self.layout {
-            Layout::V1 => Ok(self.t[tree].get(id_key(id))?.map(|v| v.to_vec())),
-            Layout::V2 | Layout::V3 => self.with_ids(tree, id, false, |b| {
-                b.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())
-            }),
-        }
+        self.with_ids(tree, id, false, |b| {
+            b.iter().find(|(i, _)| *i == id).map(|(_, m)| m.clone())
+        })
     }
 
     /// Whether `tree` has a record of entry `id`.
     pub(super) fn has_id_record(&self, tree: usize, id: u64) -> TxResult<bool> {
-        match self.layout {
-            Layout::V1 => Ok(self.t[tree].get(id_key(id))?.is_some()),
-            Layout::V2 | Layout::V3 => {
-                self.with_ids(tree, id, false, |b| b.iter().any(|(i, _)| *i == id))
-            }
-        }
+        self.with_ids(tree, id, false, |b| b.iter().any(|(i, _)| *i == id))
     }
 
     /// Store (or with `None` remove) the record of entry `id` in `tree`.
@@ -179,31 +163,22 @@ impl Tx<'_> {
         id: u64,
         record: Option<Vec<u8>>,
     ) -> TxResult<()> {
-        match self.layout {
-            Layout::V1 => {
-                match record {
-                    Some(r) => self.t[tree].insert(&id_key(id), r)?,
-                    None => self.t[tree].remove(&id_key(id))?,
-                };
-                Ok(())
-            }
-            Layout::V2 | Layout::V3 => self.with_ids(tree, id, true, |b| {
-                let at = b.partition_point(|(i, _)| *i < id);
-                let present = b.get(at).is_some_and(|(i, _)| *i == id);
-                match (record, present) {
-                    (Some(r), true) => b[at].1 = r,
-                    (Some(r), false) => b.insert(at, (id, r)),
-                    (None, true) => {
-                        b.remove(at);
-                    }
-                    (None, false) => {}
+        self.with_ids(tree, id, true, |b| {
+            let at = b.partition_point(|(i, _)| *i < id);
+            let present = b.get(at).is_some_and(|(i, _)| *i == id);
+            match (record, present) {
+                (Some(r), true) => b[at].1 = r,
+                (Some(r), false) => b.insert(at, (id, r)),
+                (None, true) => {
+                    b.remove(at);
                 }
-            }),
-        }
+                (None, false) => {}
+            }
+        })
     }
 
     /// Marks entry `id` as waiting (`waiting`) or not at `due` in the due index of `form` (a
-    /// format-3 due bucket).
+    /// due bucket).
     pub(super) fn set_due_bit(&self, form: &str, due: i64, id: u64, waiting: bool) -> TxResult<()> {
         let mut cache = self.cache.borrow_mut();
         let key = codec::due_bucket_key(form, due, id);
@@ -221,13 +196,16 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The model of entry `id` as stored (compressed, or plain JSON from an older ferry).
-    pub fn packed_model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
-        self.id_record(MODELS, id)
-    }
-
-    pub fn has_model(&self, id: u64) -> TxResult<bool> {
-        self.has_id_record(MODELS, id)
+    /// The model JSON of entry `id`, if it has one.
+    pub fn model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
+        let key = codec::id_key(id);
+        self.with_ids(MODELS, id, false, |b| {
+            b.iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, m)| codec::unpack_model(&key, m))
+        })?
+        .transpose()
+        .map_err(abort)
     }
 
     /// The source document (JSON) kept for entry `id`, whose mapping failed.
@@ -283,24 +261,17 @@ impl Tx<'_> {
             if !dirty {
                 continue;
             }
-            match self.layout {
-                Layout::V1 => {
-                    self.t[DOCS].insert(k, codec::encode_doc(&d))?;
-                }
-                Layout::V2 | Layout::V3 => {
-                    // `with_doc` loaded the bucket when it read the record.
-                    let bk = codec::doc_bucket_key(&k);
-                    let Some((b, bucket_dirty)) = doc_buckets.get_mut(&bk) else {
-                        return Err(abort(StoreError::Corrupt("doc bucket cache".into())));
-                    };
-                    let record = codec::encode_doc(&d);
-                    match b.binary_search_by(|(x, _)| x.as_slice().cmp(&k)) {
-                        Ok(at) => b[at].1 = record,
-                        Err(at) => b.insert(at, (k, record)),
-                    }
-                    *bucket_dirty = true;
-                }
+            // `with_doc` loaded the bucket when it read the record.
+            let bk = codec::doc_bucket_key(&k);
+            let Some((b, bucket_dirty)) = doc_buckets.get_mut(&bk) else {
+                return Err(abort(StoreError::Corrupt("doc bucket cache".into())));
+            };
+            let record = codec::encode_doc(&d);
+            match b.binary_search_by(|(x, _)| x.as_slice().cmp(&k)) {
+                Ok(at) => b[at].1 = record,
+                Err(at) => b.insert(at, (k, record)),
             }
+            *bucket_dirty = true;
         }
         for (k, (b, dirty)) in doc_buckets {
             if dirty {
@@ -323,33 +294,12 @@ impl Tx<'_> {
     /// `(entry id, fingerprint last seen)` of a (scheme, source key).
     pub fn by_key(&self, scheme: &str, source_key: &str) -> TxResult<Option<(u64, u64)>> {
         let k = pair(scheme, source_key);
-        if let Some(e) = self.with_doc(&k, false, |d| d.entry)? {
-            return Ok(Some(e));
-        }
-        if !self.legacy {
-            return Ok(None);
-        }
-        match self.t[BY_KEY].get(&k)? {
-            Some(v) if v.len() == 16 => {
-                let id = codec::read_id("by_key", &k, &v).map_err(abort)?;
-                let fp = codec::read_id("by_key", &k, &v[8..]).map_err(abort)?;
-                Ok(Some((id, fp)))
-            }
-            Some(_) => Err(abort(StoreError::Corrupt(format!(
-                "by_key {}: bad value length",
-                codec::show_key(&k)
-            )))),
-            None => Ok(None),
-        }
+        self.with_doc(&k, false, |d| d.entry)
     }
 
     pub fn set_by_key(&self, scheme: &str, source_key: &str, id: u64, fp: u64) -> TxResult<()> {
         let k = pair(scheme, source_key);
-        self.with_doc(&k, true, |d| d.entry = Some((id, fp)))?;
-        if self.legacy && self.t[BY_KEY].get(&k)?.is_some() {
-            self.t[BY_KEY].remove(k)?;
-        }
-        Ok(())
+        self.with_doc(&k, true, |d| d.entry = Some((id, fp)))
     }
 
     /// Append a trace event, keeping the last `TRACE_KEEP` per (scheme, source key), in the
@@ -362,72 +312,34 @@ impl Tx<'_> {
         kind: TraceKind,
     ) -> TxResult<()> {
         let key = pair(scheme, source_key);
-        let seq = match self.with_doc(&key, false, |d| d.events.last().map(|e| e.seq))? {
-            Some(last) => last + 1,
-            None if !self.legacy => 0,
-            // A key traced by an older ferry continues its numbering.
-            None => match self.t[TRACE_HEAD].get(&key)? {
-                Some(v) => codec::read_id("trace_head", &key, &v).map_err(abort)?,
-                None => 0,
-            },
-        };
-        let event = TraceEvent {
-            seq,
-            at: self.now,
-            entry,
-            kind,
-        };
+        let now = self.now;
         self.with_doc(&key, true, |d| {
-            d.events.push(event);
+            let seq = d.events.last().map_or(0, |e| e.seq + 1);
+            d.events.push(TraceEvent {
+                seq,
+                at: now,
+                entry,
+                kind,
+            });
             let excess = d.events.len().saturating_sub(TRACE_KEEP as usize);
             d.events.drain(..excess);
         })
     }
 
     /// Forgets the trace of a (scheme, source key), keeping its entry and fingerprint (store
-    /// upkeep). Events an older ferry wrote one per record (`trace`) go as well.
+    /// upkeep).
     pub(super) fn clear_trace(&self, scheme: &str, source_key: &str) -> TxResult<()> {
-        let mut key = pair(scheme, source_key);
+        let key = pair(scheme, source_key);
         if self.with_doc(&key, false, |d| !d.events.is_empty())? {
             self.with_doc(&key, true, |d| d.events.clear())?;
-        }
-        if self.legacy {
-            key.push(0);
-            for slot in 0..TRACE_KEEP as u8 {
-                key.push(slot);
-                self.t[TRACE].remove(key.as_slice())?;
-                key.pop();
-            }
         }
         Ok(())
     }
 
     /// The latest trace event of a (scheme, source key), to avoid repeating the same event.
     pub fn last_trace(&self, scheme: &str, source_key: &str) -> TxResult<Option<TraceKind>> {
-        let head_key = pair(scheme, source_key);
-        let last = self.with_doc(&head_key, false, |d| {
-            d.events.last().map(|e| e.kind.clone())
-        })?;
-        if last.is_some() || !self.legacy {
-            return Ok(last);
-        }
-        // Written by an older ferry: one record per event, numbered by `trace_head`.
-        let Some(v) = self.t[TRACE_HEAD].get(&head_key)? else {
-            return Ok(None);
-        };
-        let seq = codec::read_id("trace_head", &head_key, &v).map_err(abort)?;
-        let Some(prev) = seq.checked_sub(1) else {
-            return Ok(None);
-        };
-        let mut k = head_key;
-        k.push(0);
-        k.push((prev % TRACE_KEEP) as u8);
-        match self.t[TRACE].get(&k)? {
-            Some(v) => Ok(Some(
-                decode::<TraceEvent>("trace", &k, &v).map_err(abort)?.kind,
-            )),
-            None => Ok(None),
-        }
+        let key = pair(scheme, source_key);
+        self.with_doc(&key, false, |d| d.events.last().map(|e| e.kind.clone()))
     }
 
     /// Trace `kind` unless it is exactly the latest event already.
@@ -485,33 +397,20 @@ impl Tx<'_> {
 
     /// Which entry owns a line key of `form`.
     fn line_owner(&self, form: &str, lk: &str) -> TxResult<Option<u64>> {
-        let bk = codec::line_bucket_key(self.layout.lines(), form, lk);
-        let owner = self.with_bucket(&bk, false, |b| {
+        let bk = codec::line_bucket_key(form, lk);
+        self.with_bucket(&bk, false, |b| {
             b.iter().find(|(l, _)| l == lk).map(|(_, id)| *id)
-        })?;
-        if owner.is_some() || !self.legacy {
-            return Ok(owner);
-        }
-        let k = pair(form, lk);
-        match self.t[LINE_KEYS].get(&k)? {
-            Some(v) => Ok(Some(codec::read_id("line_keys", &k, &v).map_err(abort)?)),
-            None => Ok(None),
-        }
+        })
     }
 
     /// Make `owner` the owner of a line key (`None`: nobody).
     fn set_line_owner(&self, form: &str, lk: &str, owner: Option<u64>) -> TxResult<()> {
-        let bk = codec::line_bucket_key(self.layout.lines(), form, lk);
+        let bk = codec::line_bucket_key(form, lk);
         self.with_bucket(&bk, true, |b| {
             b.retain(|(l, _)| l != lk);
             if let Some(id) = owner {
                 b.push((lk.to_string(), id));
             }
-        })?;
-        let legacy = pair(form, lk);
-        if self.legacy && self.t[LINE_KEYS].get(&legacy)?.is_some() {
-            self.t[LINE_KEYS].remove(legacy)?;
-        }
-        Ok(())
+        })
     }
 }

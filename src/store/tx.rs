@@ -1,5 +1,5 @@
 //! The inside of one store transaction: reads and writes over every tree involved, keeping the
-//! indexes (`by_key`, `line_keys`, `due`, `inflight`, `dead`), the counters and the trace in step
+//! indexes (`docs`, `line_buckets`, `due`, `inflight`, `dead`), the counters and the trace in step
 //! with the outbox entries. Every state change goes through `put_entry`, which derives the index
 //! keys and counter deltas from the old and new entry, so indexes cannot drift from entries.
 
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::codec::{self, decode, id_key, pair, Layout};
+use super::codec::{self, decode, id_key, pair};
 use super::error::StoreError;
 use super::records::Records;
 use super::types::{Delivery, OutboxEntry};
@@ -19,16 +19,12 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>
 pub const TRACE_KEEP: u64 = 32;
 
 /// Tree names, in the order `Tx` expects them.
-pub(crate) const TX_TREES: [&str; 15] = [
+pub(crate) const TX_TREES: [&str; 11] = [
     "outbox",
-    "by_key",
-    "line_keys",
     "due",
     "inflight",
     "dead",
     "counters",
-    "trace",
-    "trace_head",
     "filtered",
     "schemes",
     "models",
@@ -37,32 +33,26 @@ pub(crate) const TX_TREES: [&str; 15] = [
     "sources",
 ];
 pub(super) const OUTBOX: usize = 0;
-pub(super) const BY_KEY: usize = 1;
-pub(super) const LINE_KEYS: usize = 2;
-pub(super) const DUE: usize = 3;
-const INFLIGHT: usize = 4;
-const DEAD: usize = 5;
-const COUNTERS: usize = 6;
-pub(super) const TRACE: usize = 7;
-pub(super) const TRACE_HEAD: usize = 8;
-const FILTERED: usize = 9;
-const SCHEMES: usize = 10;
+pub(super) const DUE: usize = 1;
+const INFLIGHT: usize = 2;
+const DEAD: usize = 3;
+const COUNTERS: usize = 4;
+const FILTERED: usize = 5;
+const SCHEMES: usize = 6;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
-pub(super) const MODELS: usize = 11;
+pub(super) const MODELS: usize = 7;
+/// Line key owners, bucketed (`codec::line_bucket_key`).
+pub(super) const LINE_BUCKETS: usize = 8;
+/// Per source document: its entry and fingerprint, and its trace (`codec::DocRecord`).
+pub(super) const DOCS: usize = 9;
 /// The source document (compressed JSON) of an entry whose mapping failed, so that a person can
 /// fix the mapping and replay it; removed once the entry has a model.
-pub(super) const SOURCES: usize = 14;
+pub(super) const SOURCES: usize = 10;
 
 /// The name of a `Tx` tree (for messages).
 pub(super) fn tree_name(i: usize) -> &'static str {
     TX_TREES.get(i).copied().unwrap_or("?")
 }
-/// Line key owners, bucketed (`codec::line_bucket_key`). `LINE_KEYS` (one key per line) is
-/// what older ferries wrote: still read, emptied as lines are claimed or released.
-pub(super) const LINE_BUCKETS: usize = 12;
-/// Per source document: its entry and fingerprint, and its trace (`codec::DocRecord`).
-/// `BY_KEY`, `TRACE` and `TRACE_HEAD` are what older ferries wrote: still read.
-pub(super) const DOCS: usize = 13;
 
 /// Which per-scheme counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,7 +113,7 @@ pub(crate) fn due_of(e: &OutboxEntry) -> Option<i64> {
 /// Index keys derived from an entry.
 #[derive(PartialEq, Eq)]
 struct IndexKeys {
-    /// The due time (the key depends on the layout: `codec::due_key` or a due bucket).
+    /// The due time (a bit in a due bucket, `codec::due_bucket_key`).
     due: Option<i64>,
     inflight: bool,
     dead: Option<Vec<u8>>,
@@ -137,31 +127,10 @@ fn index_keys(e: &OutboxEntry) -> IndexKeys {
     }
 }
 
-impl Tx<'_> {
-    /// Adds (`waiting`) or removes entry `e` at `due` in the due index.
-    fn set_due(&self, e: &OutboxEntry, due: i64, waiting: bool) -> TxResult<()> {
-        if self.layout.due_buckets() {
-            return self.set_due_bit(&e.form_id, due, e.id, waiting);
-        }
-        let k = codec::due_key(&e.form_id, due, e.id);
-        if waiting {
-            self.t[DUE].insert(k, &[])?;
-        } else {
-            self.t[DUE].remove(k)?;
-        }
-        Ok(())
-    }
-}
-
 pub(crate) struct Tx<'a> {
     pub(super) t: &'a [TransactionalTree],
     pub now: i64,
     deltas: BTreeMap<(String, Counter), i64>,
-    /// Whether the store has records in the layouts of older ferries (`by_key`, `trace_head`,
-    /// `line_keys`): only then are those trees consulted.
-    pub(super) legacy: bool,
-    /// How records are grouped under keys.
-    pub(super) layout: Layout,
     /// Models compressed before the transaction (outside the write lock): (JSON, packed).
     packed: &'a [(&'a [u8], Vec<u8>)],
     /// Doc records and line buckets read in this transaction, decoded once and written back
@@ -170,19 +139,11 @@ pub(crate) struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    pub fn new(
-        t: &'a [TransactionalTree],
-        now: i64,
-        legacy: bool,
-        layout: Layout,
-        packed: &'a [(&'a [u8], Vec<u8>)],
-    ) -> Self {
+    pub fn new(t: &'a [TransactionalTree], now: i64, packed: &'a [(&'a [u8], Vec<u8>)]) -> Self {
         Tx {
             t,
             now,
             deltas: BTreeMap::new(),
-            legacy,
-            layout,
             packed,
             cache: RefCell::new(Records::default()),
         }
@@ -197,8 +158,8 @@ impl<'a> Tx<'a> {
         match self.id_record(OUTBOX, id)? {
             Some(v) => {
                 let mut e: OutboxEntry = decode("outbox", &k, &v).map_err(abort)?;
-                if let Some(m) = self.packed_model(id)? {
-                    e.model = codec::unpack_model(&k, &m).map_err(abort)?;
+                if let Some(m) = self.model(id)? {
+                    e.model = m;
                 }
                 Ok(Some(e))
             }
@@ -212,8 +173,8 @@ impl<'a> Tx<'a> {
     }
 
     /// An entry without its model (state changes that keep the model need not inflate it):
-    /// `model` is empty, or the plain JSON of a store older than the `models` tree. Pass it
-    /// as `old` to `put_entry` with a `new` derived from it, and the model stays as stored.
+    /// `model` is empty. Pass it as `old` to `put_entry` with a `new` derived from it, and the
+    /// model stays as stored.
     pub fn entry_meta(&self, id: u64) -> TxResult<OutboxEntry> {
         let k = id_key(id);
         match self.id_record(OUTBOX, id)? {
@@ -235,9 +196,7 @@ impl<'a> Tx<'a> {
         let changed = old.map(|o| o.model != new.model).unwrap_or(true);
         if changed && new.model.is_empty() {
             self.set_packed_model(new.id, None)?;
-        } else if !new.model.is_empty() && (changed || !self.has_model(new.id)?) {
-            // Also a model a store older than the `models` tree kept inside the record, which
-            // `encode_entry_record` no longer writes there.
+        } else if changed {
             let packed = match self
                 .packed
                 .iter()
@@ -254,7 +213,7 @@ impl<'a> Tx<'a> {
         if old_keys.as_ref() != Some(&new_keys) {
             if let Some(o) = &old_keys {
                 if let Some(d) = o.due {
-                    self.set_due(new, d, false)?;
+                    self.set_due_bit(&new.form_id, d, new.id, false)?;
                 }
                 if o.inflight {
                     self.t[INFLIGHT].remove(&id_key(new.id))?;
@@ -264,7 +223,7 @@ impl<'a> Tx<'a> {
                 }
             }
             if let Some(d) = new_keys.due {
-                self.set_due(new, d, true)?;
+                self.set_due_bit(&new.form_id, d, new.id, true)?;
             }
             if new_keys.inflight {
                 self.t[INFLIGHT].insert(&id_key(new.id), &[])?;
@@ -341,7 +300,11 @@ impl<'a> Tx<'a> {
 
     /// The document is no longer filtered (it became an entry).
     pub fn clear_filtered(&mut self, scheme: &str, source_key: &str) -> TxResult<()> {
-        if self.t[FILTERED].remove(pair(scheme, source_key))?.is_some() {
+        // Looked up first: a removal is a write sled applies and logs even when nothing is
+        // there, and almost every new document was never filtered.
+        let k = pair(scheme, source_key);
+        if self.t[FILTERED].get(&k)?.is_some() {
+            self.t[FILTERED].remove(k)?;
             self.count(scheme, Counter::Filtered, -1);
         }
         Ok(())

@@ -13,9 +13,9 @@
 //! model any more, so a pass costs what the retention window holds, not the whole history),
 //! outside the write lock, and one transaction prunes at most `limit` entries.
 
-use std::ops::Bound::{self, Excluded, Included, Unbounded};
+use std::ops::Bound::{self, Included, Unbounded};
 
-use super::codec::{self, decode, Layout};
+use super::codec::{self, decode};
 use super::types::{Delivery, OutboxEntry};
 use super::{Store, StoreError};
 
@@ -96,13 +96,11 @@ impl Store {
         limit: usize,
         scan_limit: usize,
     ) -> Result<(Vec<u64>, u64, Option<u64>), StoreError> {
-        let layout = self.inner.layout;
         let models = self.tree("models");
-        let from: Bound<Vec<u8>> = match (after, layout) {
-            (None, _) => Unbounded,
-            (Some(id), Layout::V1) => Excluded(codec::id_key(id).to_vec()),
+        let from: Bound<Vec<u8>> = match after {
+            None => Unbounded,
             // The bucket holding `after` may hold later ids as well.
-            (Some(id), _) => Included(layout.id_key(id)),
+            Some(id) => Included(codec::id_bucket_key(id).to_vec()),
         };
         let records = models.range((from, Unbounded));
         let outbox = self.tree("outbox");
@@ -110,22 +108,18 @@ impl Store {
         let mut scanned = 0u64;
         for kv in records {
             let (k, v) = kv?;
-            let with_model: Vec<u64> = match layout {
-                Layout::V1 => vec![codec::read_id("models", &k, &k)?],
-                Layout::V2 | Layout::V3 => codec::decode_id_bucket("models", &k, &v)?
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .filter(|id| after.is_none_or(|a| *id > a))
-                    .collect(),
-            };
+            let with_model: Vec<u64> = codec::decode_id_bucket("models", &k, &v)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .filter(|id| after.is_none_or(|a| *id > a))
+                .collect();
             let Some(&last) = with_model.last() else {
                 continue;
             };
             // The outbox records of the same entries sit under the same key.
-            let entries: Vec<(u64, Vec<u8>)> = match (layout, outbox.get(&k)?) {
-                (_, None) => Vec::new(),
-                (Layout::V1, Some(r)) => vec![(last, r.to_vec())],
-                (_, Some(b)) => codec::decode_id_bucket("outbox", &k, &b)?,
+            let entries: Vec<(u64, Vec<u8>)> = match outbox.get(&k)? {
+                None => Vec::new(),
+                Some(b) => codec::decode_id_bucket("outbox", &k, &b)?,
             };
             for (id, r) in entries {
                 if !with_model.contains(&id) {

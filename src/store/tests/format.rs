@@ -1,128 +1,88 @@
-//! Store formats: the older record layouts still read, format 1 keeps its hashed buckets, format 2
-//! groups neighbouring records under one key, and an unknown format is refused.
+//! The store's one format: neighbouring records grouped under one key, and stores of any other
+//! format (or of none) refused with a message that names the folder and what to do.
 
 use super::*;
 
-/// An entry an older ferry indexed in `by_key` is still found, deduplicated and re-indexed.
-#[test]
-fn legacy_by_key_still_names_its_entry() {
-    let (d, s) = open_v1();
-    ingest(&s, vec![doc("1", &[], 11)]);
-    let id = s.find(S, "1").unwrap().unwrap().id;
-    let k = codec::pair(S, "1");
-    s.tree("docs").remove(&k).unwrap();
-    let mut v = id.to_be_bytes().to_vec();
-    v.extend_from_slice(&11u64.to_be_bytes());
-    s.tree("by_key").insert(k.as_slice(), v).unwrap();
-    let s = reopen(&d, s);
-    ok(&s);
-    assert_eq!(s.find(S, "1").unwrap().unwrap().id, id);
-    let r = ingest(&s, vec![doc("1", &[], 11)]);
-    assert_eq!((r.new, r.unchanged), (0, 1));
-    let r = ingest(&s, vec![doc("1", &[], 12)]);
-    assert_eq!((r.new, r.updated_pending), (0, 1));
-    assert!(s.tree("by_key").get(&k).unwrap().is_none());
-    assert_eq!(s.find(S, "1").unwrap().unwrap().id, id);
-}
-
-/// Line keys an older ferry stored one per key in `line_keys` still own their lines; a change
-/// that drops the line releases it, and a later claim lands in the buckets.
-#[test]
-fn legacy_line_keys_still_own_their_lines() {
-    let (d, s) = open_v1();
-    ingest(&s, vec![doc("1", &["a"], 11)]);
-    let id1 = s.find(S, "1").unwrap().unwrap().id;
-    // Move the claim of "a" from its bucket to the old layout.
-    let bk = codec::line_bucket_key(s.inner.layout.lines(), F, "a");
-    s.tree("line_buckets").remove(&bk).unwrap();
-    s.tree("line_keys")
-        .insert(codec::pair(F, "a"), &codec::id_key(id1))
-        .unwrap();
-    let s = reopen(&d, s);
-    ok(&s);
-    let r = s
-        .ingest(S, F, vec![doc("2", &["a"], 12)], OnChange::Record)
-        .unwrap();
-    assert_eq!((r.new, r.line_key_conflicts), (0, 1));
-    // Document 1 drops line "a" while still pending: the old record goes, "a" is free.
-    ingest(&s, vec![doc("1", &["z"], 13)]);
-    assert!(s
-        .tree("line_keys")
-        .get(codec::pair(F, "a"))
-        .unwrap()
-        .is_none());
-    let r = ingest(&s, vec![doc("3", &["a"], 14)]);
-    assert_eq!((r.new, r.line_key_conflicts), (1, 0));
-}
-
-/// A store written before traces became one record per key: events under `key \0 n` and a
-/// `trace_head`. They still read, new events continue the numbering, the model reads plain.
-#[test]
-fn legacy_trace_records_and_plain_models_still_read() {
-    let (d, s) = open_v1();
-    let key = codec::pair(S, "9");
-    for seq in 0..2u64 {
-        let mut k = key.clone();
-        k.extend_from_slice(&[0, seq as u8]);
-        let ev = TraceEvent {
-            seq,
-            at: 100 + seq as i64,
-            entry: None,
-            kind: TraceKind::Filtered {
-                reason: format!("old {seq}"),
-            },
-        };
-        s.tree("trace").insert(k, codec::encode(&ev)).unwrap();
-    }
-    s.tree("trace_head")
-        .insert(key.as_slice(), &2u64.to_be_bytes())
-        .unwrap();
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V1);
-    s.ingest(S, F, vec![doc("9", &[], 7)], OnChange::Record)
-        .unwrap();
-    let t = s.trace(S, "9").unwrap();
-    let seqs: Vec<u64> = t.iter().map(|e| e.seq).collect();
-    assert_eq!(seqs, vec![0, 1, 2], "{t:?}");
-    assert!(matches!(t[2].kind, TraceKind::Ingested { .. }));
-    // A model stored as plain JSON by an older ferry.
-    let id = s.find(S, "9").unwrap().unwrap().id;
-    s.tree("models")
-        .insert(codec::id_key(id), br#"{"plain":true}"#.as_slice())
-        .unwrap();
-    assert_eq!(
-        s.get(id).unwrap().unwrap().model,
-        br#"{"plain":true}"#.to_vec()
-    );
-    // A model kept inside the outbox record (before the `models` tree) survives transitions.
-    let mut e = s.get(id).unwrap().unwrap();
-    e.model = br#"{"inline":1}"#.to_vec();
-    s.tree("models").remove(codec::id_key(id)).unwrap();
-    s.tree("outbox")
-        .insert(codec::id_key(id), codec::encode(&e))
-        .unwrap();
-    send(&s, id);
-    s.finish(vec![(id, Finish::Pending)]).unwrap();
-    assert_eq!(
-        s.get(id).unwrap().unwrap().model,
-        br#"{"inline":1}"#.to_vec()
-    );
-    assert!(s.tree("models").get(codec::id_key(id)).unwrap().is_some());
-}
-
-#[test]
-fn unknown_store_format_is_refused() {
+/// A store whose `meta` says format `f` (`None`: no format mark, with a record elsewhere).
+fn store_of_format(f: Option<u8>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = Store::open(dir.path()).unwrap();
-        s.inner.meta.insert(META_FORMAT, &[42]).unwrap();
-        s.flush().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        match f {
+            Some(f) => {
+                db.open_tree("meta")
+                    .unwrap()
+                    .insert(META_FORMAT, &[f])
+                    .unwrap();
+            }
+            None => {
+                db.open_tree("by_key")
+                    .unwrap()
+                    .insert(b"returns\x001", &[0u8; 16])
+                    .unwrap();
+            }
+        }
+        db.flush().unwrap();
     }
-    let err = Store::open(dir.path()).err().unwrap();
+    dir
+}
+
+fn refusal(dir: &tempfile::TempDir) -> String {
+    let err = Store::open(dir.path()).err().expect("refused");
+    assert!(matches!(err, StoreError::Format { .. }), "{err:?}");
+    let msg = err.to_string();
     assert!(
-        matches!(err, StoreError::UnknownVersion { version: 42, .. }),
-        "{err}"
+        msg.contains(&dir.path().display().to_string()),
+        "names the folder: {msg}"
     );
+    msg
+}
+
+/// Formats 1 and 2 (and the stores before any format) are no longer read: refused, unchanged.
+#[test]
+fn stores_of_earlier_formats_are_refused_with_what_to_do() {
+    for f in [Some(1), Some(2), None] {
+        let dir = store_of_format(f);
+        let msg = refusal(&dir);
+        assert!(
+            msg.contains("reads only store format 3") && msg.contains("development build"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("move the folder aside") && msg.contains("start_from"),
+            "{msg}"
+        );
+        if let Some(f) = f {
+            assert!(msg.contains(&format!("has format {f}")), "{msg}");
+        }
+        // Refused again: opening wrote nothing (no format mark, no trees).
+        refusal(&dir);
+        let db = sled::open(dir.path()).unwrap();
+        assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"outbox"));
+    }
+}
+
+#[test]
+fn a_newer_store_format_is_refused() {
+    let dir = store_of_format(Some(42));
+    let msg = refusal(&dir);
+    assert!(
+        msg.contains("has format 42") && msg.contains("newer ferry"),
+        "{msg}"
+    );
+}
+
+/// An empty folder becomes a store of the current format, which opens again.
+#[test]
+fn a_new_store_gets_the_current_format_and_reopens() {
+    let (d, s) = open();
+    ingest(&s, vec![doc("1", &["a"], 11)]);
+    let s = reopen(&d, s);
+    assert_eq!(
+        s.inner.meta.get(META_FORMAT).unwrap().unwrap().as_ref(),
+        [STORE_FORMAT]
+    );
+    ok(&s);
 }
 
 /// Line-key dedupe over numeric keys that fall in different groups, non-numeric keys, and a
@@ -147,7 +107,6 @@ fn line_buckets_scenario(s: &Store) {
 #[test]
 fn new_stores_group_numeric_line_keys() {
     let (d, s) = open();
-    assert_eq!(s.inner.layout, Layout::V3);
     assert_eq!(
         s.inner.meta.get(META_FORMAT).unwrap().unwrap().as_ref(),
         [STORE_FORMAT]
@@ -169,25 +128,10 @@ fn new_stores_group_numeric_line_keys() {
         3 + keys.iter().filter(|k| k[F.len() + 1] == b'h').count()
     );
     let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V3);
     ok(&s);
 }
 
-#[test]
-fn format_1_stores_keep_hashed_line_buckets() {
-    let (d, s) = open_v1();
-    line_buckets_scenario(&s);
-    assert!(s
-        .tree("line_buckets")
-        .iter()
-        .keys()
-        .all(|k| k.unwrap().len() == F.len() + 3));
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V1);
-    ok(&s);
-}
-
-/// Format 2 keeps the models of 16 consecutive entries under one key; each still reads, changes
+/// The models of 16 consecutive entries share under one key; each still reads, changes
 /// and goes on its own.
 #[test]
 fn models_share_buckets_and_keep_apart() {
@@ -271,7 +215,7 @@ fn due_ids(s: &Store, now: i64, limit: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Format 3 keeps the due index in buckets: far fewer keys, the same order, limits and times.
+/// The due index keeps buckets: far fewer keys, the same order, limits and times.
 #[test]
 fn due_index_buckets_keep_the_order_of_due_time_then_id() {
     let (d, s) = open();
@@ -289,28 +233,11 @@ fn due_index_buckets_keep_the_order_of_due_time_then_id() {
     ok(&s);
     assert_eq!(due_ids(&s, i64::MAX, 100), want[20..]);
     let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V3);
     ok(&s);
     let all: Vec<u64> = want[20..].to_vec();
     let batch = s.next_batch_id().unwrap();
     s.begin_send(&all, batch).unwrap();
     assert_eq!(s.tree("due").len(), 0);
-    ok(&s);
-}
-
-/// A format-2 store (written by the previous ferry) keeps one due key per entry and reads the same.
-#[test]
-fn format_2_stores_keep_one_due_key_per_entry() {
-    let (d, s) = open();
-    s.inner.meta.insert(META_FORMAT, &[2]).unwrap();
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V2);
-    let want = due_scenario(&s);
-    assert_eq!(s.tree("due").len(), 40);
-    assert_eq!(due_ids(&s, i64::MAX, 100), want);
-    assert_eq!(due_ids(&s, i64::MAX, 10), want[..10]);
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V2);
     ok(&s);
 }
 

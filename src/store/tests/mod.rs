@@ -11,18 +11,7 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, s)
 }
 
-/// A store in the first layout (format 1), as every older ferry wrote them: the stores that can
-/// hold records in the layouts before that.
-fn open_v1() -> (tempfile::TempDir, Store) {
-    let (d, s) = open();
-    s.inner.meta.insert(META_FORMAT, &[1]).unwrap();
-    let s = reopen(&d, s);
-    assert_eq!(s.inner.layout, Layout::V1);
-    (d, s)
-}
-
-/// Reopens the store in `dir` (records written behind its back in an older layout are noticed
-/// at open).
+/// Reopens the store in `dir`.
 fn reopen(dir: &tempfile::TempDir, s: Store) -> Store {
     drop(s);
     Store::open(dir.path()).unwrap()

@@ -156,19 +156,6 @@ fn pruning_goes_in_bounded_steps_and_resumes_where_it_stopped() {
     assert!(!s.find(S, "500").unwrap().unwrap().model.is_empty());
 }
 
-#[test]
-fn format_1_stores_prune_the_same() {
-    let (_d, s) = open_v1();
-    let ids = deliver_all(&s, &["1", "2", "3"]);
-    let (pruned, _) = prune_all(&s, later(), 1);
-    assert_eq!(pruned, 3);
-    for id in &ids {
-        assert!(s.get(*id).unwrap().unwrap().model.is_empty());
-    }
-    let r = ingest(&s, vec![doc("2", &["2-a", "2-b"], fp_of("2"))]);
-    assert_eq!(r.unchanged, 1);
-}
-
 /// Everything a store answers that a copy must answer the same.
 fn same_answers(a: &Store, b: &Store, keys: &[&str]) {
     assert_eq!(a.counts(S).unwrap(), b.counts(S).unwrap());
