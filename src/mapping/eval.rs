@@ -3,7 +3,7 @@
 use rhai::{Dynamic, Scope};
 use serde_json::{Map, Value};
 
-use super::path::Root;
+use super::native;
 use super::sandbox::{self, DataSizes};
 use super::script::{to_json, Script, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
 use super::template::Template;
@@ -28,18 +28,23 @@ impl FieldError {
     }
 }
 
-/// The current row: the element (scripts see it as `item`, pushed on the scope with `index`).
+/// The current row: the element (scripts see it as `item`) and its position (`index`).
+#[derive(Clone, Copy)]
 struct Row<'a> {
     item: &'a Value,
+    index: usize,
 }
 
 /// State for one document.
 pub(crate) struct Run<'a> {
     engine: &'a ScriptEngine,
     doc: &'a Value,
-    /// `Some` when the mapping has scripts: `doc` at position 0, then `item` and `index` of
-    /// each row being built (a nested entry's row shadows its parent's until it is done).
+    /// Built when a script first needs rhai (most run natively, see [`native`](super::native)):
+    /// `doc` at position 0, then `item` and `index` of the row being built once one of its
+    /// scripts needs rhai (a nested entry's row shadows its parent's until it is done).
     scope: Option<Scope<'static>>,
+    /// The scope length before the current row's `item` was pushed, once it is.
+    row_pushed: Option<usize>,
     /// Results of row scripts that depend on `doc` alone, by script address: run once per
     /// document, not once per row.
     per_document: Vec<(*const Script, Value)>,
@@ -48,22 +53,15 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(engine: &'a ScriptEngine, doc: &'a Value, scripts: bool) -> Result<Self, String> {
-        let mut sizes = DataSizes::default();
-        let scope = if scripts {
-            let mut s = Scope::new();
-            s.push_constant_dynamic(VAR_DOC, to_dynamic(doc, &mut sizes));
-            Some(s)
-        } else {
-            None
-        };
-        Ok(Run {
+    pub fn new(engine: &'a ScriptEngine, doc: &'a Value) -> Self {
+        Run {
             engine,
             doc,
-            scope,
+            scope: None,
+            row_pushed: None,
             per_document: Vec::new(),
-            class: sandbox::class_of(&sizes),
-        })
+            class: 0,
+        }
     }
 
     /// Runs a script in the document scope (precondition).
@@ -74,7 +72,7 @@ impl<'a> Run<'a> {
     fn object(
         &mut self,
         fields: &[(String, Template)],
-        row: Option<&Row>,
+        row: Option<Row>,
     ) -> Result<Value, FieldError> {
         let mut out = Map::with_capacity(fields.len());
         for (k, t) in fields {
@@ -88,7 +86,7 @@ impl<'a> Run<'a> {
         self.object(fields, None)
     }
 
-    fn value(&mut self, t: &Template, row: Option<&Row>) -> Result<Value, FieldError> {
+    fn value(&mut self, t: &Template, row: Option<Row>) -> Result<Value, FieldError> {
         match t {
             Template::Const(v) => Ok(v.clone()),
             Template::Path(p) => Ok(p
@@ -100,11 +98,11 @@ impl<'a> Run<'a> {
                 if let Some((_, v)) = self.per_document.iter().find(|(p, _)| *p == at) {
                     return Ok(v.clone());
                 }
-                let v = self.run_script(s)?;
+                let v = self.run_script(s, None)?;
                 self.per_document.push((at, v.clone()));
                 Ok(v)
             }
-            Template::Script(s) => self.run_script(s),
+            Template::Script(s) => self.run_script(s, row),
             Template::Object(fields) => self.object(fields, row),
             Template::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -132,38 +130,18 @@ impl<'a> Run<'a> {
                         })
                     }
                 };
-                let scripts = self.scope.is_some() && fields.iter().any(|(_, t)| t.has_scripts());
-                // Rows of a document array are copied from the document's rhai form (cheaper
-                // than converting them again); rows of a row's array are converted.
-                let doc_dynamic = self.scope.as_ref().and_then(|s| s.get(VAR_DOC));
-                let mut copies = match (doc_dynamic, from.root) {
-                    (Some(d), Root::Doc) if scripts => array_at(d, &from.segments)
-                        .filter(|a| a.len() == elems.len())
-                        .map(|a| a.into_iter()),
-                    _ => None,
-                };
+                let outer = self.row_pushed.take();
                 let mut out = Vec::with_capacity(elems.len());
-                for (i, item) in elems.iter().enumerate() {
-                    let pushed = match self.scope.as_mut() {
-                        Some(scope) if scripts => {
-                            let copy = copies.as_mut().and_then(Iterator::next);
-                            let len = scope.len();
-                            scope.push_constant_dynamic(
-                                VAR_ITEM,
-                                copy.unwrap_or_else(|| to_dynamic(item, &mut DataSizes::default())),
-                            );
-                            scope.push_constant(VAR_INDEX, i as i64);
-                            Some(len)
-                        }
-                        _ => None,
-                    };
-                    let v = self.object(fields, Some(&Row { item }));
-                    if let (Some(len), Some(scope)) = (pushed, self.scope.as_mut()) {
+                for (index, item) in elems.iter().enumerate() {
+                    let v = self.object(fields, Some(Row { item, index }));
+                    if let (Some(len), Some(scope)) = (self.row_pushed.take(), self.scope.as_mut())
+                    {
                         // Back to the enclosing row (or the header) for the fields that follow.
                         scope.rewind(len);
                     }
-                    out.push(v.map_err(|e| e.prefixed(&format!("[{i}]")))?);
+                    out.push(v.map_err(|e| e.prefixed(&format!("[{index}]")))?);
                 }
+                self.row_pushed = outer;
                 Ok(Value::Array(out))
             }
         }
@@ -171,12 +149,29 @@ impl<'a> Run<'a> {
 }
 
 impl Run<'_> {
-    fn run_script(&mut self, s: &Script) -> Result<Value, FieldError> {
+    /// Runs a script natively when it can (see [`native`](super::native)), else in rhai.
+    fn run_script(&mut self, s: &Script, row: Option<Row>) -> Result<Value, FieldError> {
         let engine = self.engine;
-        let scope = self.scope.as_mut().ok_or_else(|| FieldError {
-            field: String::new(),
-            message: "internal: script without scope".into(),
-        })?;
+        if let Some(n) = &s.native {
+            let (item, index) = row.map_or((None, 0), |r| (Some(r.item), r.index));
+            if let Ok(v) = native::eval(n, self.doc, item, index, engine.lookups()) {
+                return Ok(v);
+            }
+        }
+        let class = &mut self.class;
+        let doc = self.doc;
+        let scope = self.scope.get_or_insert_with(|| {
+            let mut sizes = DataSizes::default();
+            let mut s = Scope::new();
+            s.push_constant_dynamic(VAR_DOC, to_dynamic(doc, &mut sizes));
+            *class = sandbox::class_of(&sizes);
+            s
+        });
+        if let (Some(r), None) = (row, self.row_pushed) {
+            self.row_pushed = Some(scope.len());
+            scope.push_constant_dynamic(VAR_ITEM, to_dynamic(r.item, &mut DataSizes::default()));
+            scope.push_constant(VAR_INDEX, r.index as i64);
+        }
         let d = engine
             .run_sized(s, scope, self.class)
             .map_err(|m| FieldError {
@@ -190,24 +185,10 @@ impl Run<'_> {
     }
 }
 
-/// A copy of the array at `segments` (object keys, or indexes of arrays) in a rhai value.
-fn array_at(d: &Dynamic, segments: &[String]) -> Option<rhai::Array> {
-    match segments.split_first() {
-        None => d.read_lock::<rhai::Array>().map(|a| a.clone()),
-        Some((s, rest)) => {
-            if let Some(m) = d.read_lock::<rhai::Map>() {
-                return array_at(m.get(s.as_str())?, rest);
-            }
-            let a = d.read_lock::<rhai::Array>()?;
-            array_at(a.get(s.parse::<usize>().ok()?)?, rest)
-        }
-    }
-}
-
 /// A JSON value as rhai sees it (`null` is `()`; integers that fit `i64` are integers, other
 /// numbers floats), the same as `rhai::serde::to_dynamic` without the serde round trip. Adds the
 /// value's data sizes, as rhai counts them, to `sizes`.
-fn to_dynamic(v: &Value, sizes: &mut DataSizes) -> Dynamic {
+pub(crate) fn to_dynamic(v: &Value, sizes: &mut DataSizes) -> Dynamic {
     match v {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(*b),

@@ -33,6 +33,7 @@
 //! document), `false` (skip it, `MapOutcome::Filtered`); anything else fails the document.
 
 pub mod eval;
+pub mod native;
 pub mod numbers;
 pub mod path;
 pub mod sandbox;
@@ -110,7 +111,6 @@ pub struct MapperSpec {
 pub struct Mapper {
     spec: MapperSpec,
     precondition: Option<Template>,
-    scripts: bool,
 }
 
 impl std::fmt::Debug for Mapper {
@@ -134,17 +134,17 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 impl Mapper {
-    pub fn new(spec: MapperSpec) -> Mapper {
+    pub fn new(mut spec: MapperSpec) -> Mapper {
         let precondition = spec
             .precondition
             .clone()
             .map(|s| Template::Script(Box::new(s)));
-        let scripts = precondition.is_some() || spec.fields.iter().any(|(_, t)| t.has_scripts());
-        Mapper {
-            spec,
-            precondition,
-            scripts,
-        }
+        // Constant objects (`{ FNumber = "100" }`) and arrays are built once, here.
+        spec.fields = std::mem::take(&mut spec.fields)
+            .into_iter()
+            .map(|(k, t)| (k, t.folded()))
+            .collect();
+        Mapper { spec, precondition }
     }
 
     pub fn scheme(&self) -> &str {
@@ -191,10 +191,7 @@ impl Mapper {
             );
             return self.fail("", "", &msg);
         }
-        let mut run = match eval::Run::new(&self.spec.engine, doc, self.scripts) {
-            Ok(r) => r,
-            Err(m) => return self.fail(&key, "", &m),
-        };
+        let mut run = eval::Run::new(&self.spec.engine, doc);
         if let Some(pre) = &self.precondition {
             match run.script(pre) {
                 Ok(Value::Bool(true)) => {}

@@ -13,9 +13,24 @@
 
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Position};
 
+/// A number read from text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Int(i64),
+    Float(f64),
+}
+
 /// The number a numeric string stands for: an integer when it is written as one and fits,
 /// otherwise a finite float. `None` when the text is not a number.
 pub fn parse(text: &str) -> Option<Dynamic> {
+    parse_num(text).map(|n| match n {
+        Num::Int(i) => Dynamic::from_int(i),
+        Num::Float(f) => Dynamic::from_float(f),
+    })
+}
+
+/// [`parse`] without rhai.
+pub fn parse_num(text: &str) -> Option<Num> {
     let t = text.trim();
     let b = t.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
@@ -52,13 +67,13 @@ pub fn parse(text: &str) -> Option<Dynamic> {
     }
     if integer {
         if let Ok(n) = t.parse::<i64>() {
-            return Some(Dynamic::from_int(n));
+            return Some(Num::Int(n));
         }
     }
     t.parse::<f64>()
         .ok()
         .filter(|f| f.is_finite())
-        .map(Dynamic::from_float)
+        .map(Num::Float)
 }
 
 fn error(msg: String) -> Box<EvalAltResult> {
@@ -109,7 +124,7 @@ fn number(x: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
     Err(not_a_number(x))
 }
 
-fn round_float(x: f64, digits: i64) -> f64 {
+pub fn round_float(x: f64, digits: i64) -> f64 {
     let p = 10f64.powi(digits.clamp(0, 12) as i32);
     (x * p).round() / p
 }

@@ -46,6 +46,9 @@ pub struct Script {
     /// Whether the script gives the same result for every row of a document: it is in a row
     /// but compiles without `item` and `index`, so the mapper runs it once per document.
     pub per_document: bool,
+    /// The script in the native subset, when it is in it: run without rhai (rhai still runs
+    /// it whenever the native evaluator cannot vouch for a result).
+    pub native: Option<super::native::Native>,
 }
 
 impl std::fmt::Debug for Script {
@@ -202,6 +205,7 @@ impl ScriptEngine {
             ast,
             in_row,
             per_document,
+            native: super::native::Native::compile(source),
         })
     }
 
@@ -219,6 +223,8 @@ impl ScriptEngine {
         scope: &mut Scope,
         class: usize,
     ) -> Result<Dynamic, String> {
+        #[cfg(test)]
+        RHAI_RUNS.with(|n| n.set(n.get() + 1));
         let len = scope.len();
         let r = self
             .engine(class)
@@ -226,6 +232,12 @@ impl ScriptEngine {
         scope.rewind(len);
         r.map_err(|e| sandbox::describe_error(&e, class))
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Scripts run in rhai on this thread (tests count them).
+    pub static RHAI_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The names of lookups a script calls with a string literal: `lookup("warehouse", …)`.

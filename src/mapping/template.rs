@@ -66,6 +66,51 @@ impl Template {
         }
     }
 
+    /// The same template with constant objects and arrays built once: `{ FNumber = "100" }`
+    /// becomes one constant value instead of an object assembled per document.
+    pub fn folded(self) -> Template {
+        let fold = |fields: Vec<(String, Template)>| -> Vec<(String, Template)> {
+            fields.into_iter().map(|(k, t)| (k, t.folded())).collect()
+        };
+        match self {
+            Template::Object(fields) => {
+                let fields = fold(fields);
+                if fields.iter().all(|(_, t)| matches!(t, Template::Const(_))) {
+                    let mut m = serde_json::Map::with_capacity(fields.len());
+                    for (k, t) in fields {
+                        if let Template::Const(v) = t {
+                            m.insert(k, v);
+                        }
+                    }
+                    Template::Const(Value::Object(m))
+                } else {
+                    Template::Object(fields)
+                }
+            }
+            Template::Array(items) => {
+                let items: Vec<Template> = items.into_iter().map(Template::folded).collect();
+                if items.iter().all(|t| matches!(t, Template::Const(_))) {
+                    Template::Const(Value::Array(
+                        items
+                            .into_iter()
+                            .filter_map(|t| match t {
+                                Template::Const(v) => Some(v),
+                                _ => None,
+                            })
+                            .collect(),
+                    ))
+                } else {
+                    Template::Array(items)
+                }
+            }
+            Template::Entries { from, fields } => Template::Entries {
+                from,
+                fields: fold(fields),
+            },
+            other => other,
+        }
+    }
+
     /// Whether evaluating this needs the document as a rhai value.
     pub fn has_scripts(&self) -> bool {
         match self {
