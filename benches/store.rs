@@ -7,7 +7,10 @@
 //!   (`due`, with models) before it;
 //! - open: reopening a store with a backlog of 200,000 entries waiting for Kingdee (set
 //!   `FERRY_BENCH_BACKLOG`; 2,000 in test mode) up to the first batch read, as a restart does.
-//!   Building the backlog takes a while and is not measured.
+//!   Building the backlog takes a while and is not measured;
+//! - raw limits of this machine for the same payloads, to set the figures against: sled alone
+//!   (a batch of 50 models inserted, then flushed) and serde_json alone (parsing a fetched page of
+//!   50 returns).
 
 mod common;
 
@@ -173,5 +176,45 @@ fn reopen(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hot_path, reopen);
+/// sled alone: 50 models (the shipped mapping's bytes) in one batch, then a flush (an fsync).
+/// serde_json alone: one page of 50 fetched returns (the answer's JSON text) parsed.
+fn raw_limits(c: &mut Criterion) {
+    let docs = Docs::new();
+    let model = docs.template.model.clone();
+    let mut g = c.benchmark_group("raw limits");
+    g.throughput(Throughput::Elements(PAGE as u64));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sled::Config::new()
+        .path(dir.path())
+        .flush_every_ms(None)
+        .open()
+        .expect("sled");
+    let mut next = 0u64;
+    g.bench_function("sled: a batch of 50 models, then flush", |b| {
+        b.iter(|| {
+            let mut batch = sled::Batch::default();
+            for _ in 0..PAGE {
+                next += 1;
+                batch.insert(&next.to_be_bytes(), model.as_slice());
+            }
+            db.apply_batch(batch).expect("apply");
+            db.flush().expect("flush")
+        })
+    });
+    let page = serde_json::json!({
+        "code": 0,
+        "msg": "执行成功",
+        "data": {
+            "page_index": 1, "page_size": 50, "has_next": true,
+            "datas": vec![common::five_line_return(); PAGE],
+        }
+    })
+    .to_string();
+    g.bench_function("serde_json: parse a page of 50 returns", |b| {
+        b.iter(|| serde_json::from_str::<serde_json::Value>(&page).expect("json"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hot_path, reopen, raw_limits);
 criterion_main!(benches);
