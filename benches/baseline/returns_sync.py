@@ -28,6 +28,7 @@ seconds.
 import hashlib
 import json
 import math
+import re
 import sqlite3
 import sys
 import time
@@ -106,15 +107,17 @@ def nabs(v):
     return abs(number(v))
 
 
+DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?)?")
+
+
 def date(v):
+    """`date(x, "yyyy-MM-dd")`: the day of a Beijing time text (time.strptime is slow: a regex)."""
     if v is None:
         return None
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"):
-        try:
-            return time.strftime("%Y-%m-%d", time.strptime(v.strip(), fmt))
-        except ValueError:
-            continue
-    raise MappingError("%r is not a date" % (v,))
+    m = DATE.fullmatch(v.strip()) if isinstance(v, str) else None
+    if m is None or not ("01" <= m.group(2) <= "12" and "01" <= m.group(3) <= "31"):
+        raise MappingError("%r is not a date" % (v,))
+    return "%s-%s-%s" % m.group(1, 2, 3)
 
 
 def lookup(table, name, key):
