@@ -185,7 +185,7 @@ def _glob(base):
 
 
 def bench_of(group):
-    return {"backfill": "throughput", "store": "store", "signing": "signing",
+    return {"backfill": "throughput", "store": "store", "raw limits": "store", "signing": "signing",
             "mapping": "mapping"}.get(group, group)
 
 
