@@ -30,6 +30,9 @@ pub struct SimArgs {
     /// rate-storm, lost-reply, chaos.
     #[arg(long, default_value = "none")]
     pub faults: String,
+    /// Every document gets exactly this many lines (benchmarks); default: 0 to 5.
+    #[arg(long)]
+    pub lines: Option<u32>,
     /// Where the simulators keep their state (default: `data_dir/sim` of the config if it
     /// exists, else nothing is kept).
     #[arg(long)]
@@ -66,6 +69,7 @@ pub fn sim(config_path: &Path, args: SimArgs) -> Result<u8, CliError> {
         shops: args.shops,
         seed: args.seed,
         faults: args.faults.clone(),
+        lines: args.lines,
         per_second: args.per_second,
         per_minute: args.per_minute,
         ..SimSpec::default()

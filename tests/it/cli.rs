@@ -280,3 +280,104 @@ fn console_log_lines_are_plain_text_when_stderr_is_not_a_terminal() {
     );
     sims.stop();
 }
+
+/// `ferry sim --lines N` (benchmarks against an external simulator): every document has N lines.
+#[test]
+fn sim_lines_gives_every_document_that_many_lines() {
+    let mut child = Command::new(ferry_bin())
+        .args([
+            "--config",
+            "none.toml",
+            "sim",
+            "--json",
+            "--docs",
+            "30",
+            "--lines",
+            "3",
+            "--per-second",
+            "1000",
+            "--per-minute",
+            "60000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sim");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read line");
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    let j = &v["jushuitan"];
+    let (base, key, secret) = (
+        j["base_url"].as_str().unwrap_or_default().to_string(),
+        j["app_key"].as_str().unwrap_or_default().to_string(),
+        j["app_secret"].as_str().unwrap_or_default().to_string(),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let http = reqwest::Client::new();
+    let call = |path: &str, mut params: Vec<(&'static str, String)>| {
+        params.push(("app_key", key.clone()));
+        params.push(("charset", "utf-8".into()));
+        params.push(("timestamp", ferry::time::now_unix().to_string()));
+        let signed = ferry::source::jushuitan::sign(&secret, &params);
+        params.push(("sign", signed));
+        let req = http
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(ferry::source::jushuitan::form_encode(&params));
+        rt.block_on(async {
+            req.send()
+                .await
+                .expect("post")
+                .json::<serde_json::Value>()
+                .await
+        })
+        .expect("json")
+    };
+    let token = call(
+        "/openWeb/auth/getInitToken",
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", "abc123".into()),
+        ],
+    )["data"]["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let now = ferry::time::now_unix();
+    let mut docs = Vec::new();
+    for w in 0..6 {
+        let end = now - w * 6 * 86400;
+        for page in 1..=5 {
+            let biz = serde_json::json!({
+                "modified_begin": ferry::time::format_beijing(end - 6 * 86400),
+                "modified_end": ferry::time::format_beijing(end),
+                "page_index": page,
+                "page_size": 50,
+            });
+            let params = vec![
+                ("access_token", token.clone()),
+                ("biz", biz.to_string()),
+                ("version", "2".into()),
+            ];
+            let r = call("/open/other/inout/query", params);
+            assert_eq!(r["code"], 0, "{r}");
+            docs.extend(r["data"]["datas"].as_array().cloned().unwrap_or_default());
+            if r["data"]["has_next"] != true {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(docs.len() >= 20, "{} documents", docs.len());
+    for d in &docs {
+        let n = d["items"].as_array().map_or(0, Vec::len);
+        assert_eq!(n, 3, "document {} has {n} lines", d["io_id"]);
+    }
+}
