@@ -38,6 +38,8 @@ pub struct Shared {
     /// Token requests answered: getInitToken/accessToken, refreshToken.
     pub init_calls: std::sync::atomic::AtomicU64,
     pub refresh_calls: std::sync::atomic::AtomicU64,
+    /// Documents live mode created and changed.
+    pub live_counts: super::live::LiveCounts,
 }
 
 /// Outcome of a call: code, message and (on success) the `data` JSON text.
