@@ -51,6 +51,7 @@ fn main() {
         lines: Some(5),
         reject_duplicates: true,
         save_latency: Duration::from_millis(kd_latency),
+        live: 0.0,
     })
     .expect("simulators");
     eprintln!("simulators up with {docs} documents in {:?}", t0.elapsed());
