@@ -12,7 +12,8 @@
 //! still undelivered, and the most calls Jushuitan saw in any second and minute.
 //!
 //! Knobs: `FERRY_LATENCY_SECS` (default 180: how long documents change), `FERRY_LATENCY_RATE`
-//! (live changes per second per API, default 1), `FERRY_LATENCY_BACKFILL_DOCS` (default 20000).
+//! (live changes per second per API, default 1), `FERRY_LATENCY_BACKFILL_DOCS` (default 20000),
+//! `FERRY_LATENCY_DETAIL=1` (each return's delay), `FERRY_LOG` (the ferry run's log level).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -184,7 +185,10 @@ fn main() {
             .arg("--config")
             .arg(&config)
             .arg("run")
-            .env("FERRY_LOG", "warn")
+            .env(
+                "FERRY_LOG",
+                std::env::var("FERRY_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -230,7 +234,14 @@ fn main() {
             continue;
         }
         match seen.get(&format!("JST-{io_id}")) {
-            Some(at) => delays.push(at - since),
+            Some(at) => {
+                delays.push(at - since);
+                if std::env::var("FERRY_LATENCY_DETAIL").is_ok() {
+                    let offset = (since - started * 1000) as f64 / 1000.0;
+                    let delay = (at - since) as f64 / 1000.0;
+                    eprintln!("JST-{io_id}: eligible at +{offset:.1} s, saved {delay:.1} s later");
+                }
+            }
             None => missing += 1,
         }
     }

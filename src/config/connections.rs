@@ -389,7 +389,7 @@ fn tls(ctx: &mut Ctx, t: &mut Table, resolve: &dyn Fn(&str) -> PathBuf) -> Optio
 pub(super) fn pipeline(ctx: &mut Ctx, root: &mut Table) -> Option<PipelineConfig> {
     let mut c = PipelineConfig {
         mailbox: 64,
-        settle_lag: Duration::from_secs(10),
+        settle_lag: Duration::from_secs(5),
     };
     if let Some(mut t) = section(ctx, root, "pipeline") {
         c.mailbox = t

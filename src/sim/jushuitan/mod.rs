@@ -165,7 +165,7 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
                         .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
                         .default_service(web::to(server::dispatch))
                 })
-                .workers(2)
+                .workers(4)
                 .disable_signals()
                 .shutdown_timeout(1)
                 .bind(addr);

@@ -252,7 +252,9 @@ fn business(s: &Shared, path: &str, form: &[(String, String)], drop_token: bool)
             )
         }
     };
-    let state = s.state.read();
+    // Recursive: a query does not wait behind live mode waiting to write (the live thread
+    // waits instead), so a slow query never holds the others back.
+    let state = s.state.read_recursive();
     let result = match path {
         "/open/shops/query" => query::shops(&state.shops, &biz),
         p => match apis::by_path(p).and_then(|a| state.docs_of(a.name).map(|d| (a, d))) {
