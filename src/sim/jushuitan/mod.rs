@@ -8,6 +8,7 @@
 //! pipeline can all start one: [`start`] returns once the port is bound.
 
 pub mod apis;
+mod docs;
 mod families;
 mod faults;
 mod live;
