@@ -116,7 +116,7 @@ pub struct JstSimHandle {
     shared: Arc<Shared>,
     server: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
-    live: Option<live::Live>,
+    live: Mutex<Option<live::Live>>,
 }
 
 /// Starts the simulator; returns once it listens.
@@ -186,17 +186,17 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
         .map_err(|e| SimError::Thread(e.to_string()))?;
     match rx.recv_timeout(Duration::from_secs(30)) {
         Ok(Ok((local, handle))) => {
-            let mut sim = JstSimHandle {
+            let sim = JstSimHandle {
                 addr: local,
                 shared,
                 server: Some(handle),
                 thread: Some(thread),
-                live: None,
+                live: Mutex::new(None),
             };
             if opts.live > 0.0 {
                 let live = live::Live::spawn(sim.shared.clone(), opts.live, opts.seed)
                     .map_err(|e| SimError::Thread(format!("live mode: {e}")))?;
-                sim.live = Some(live);
+                *sim.live.lock() = Some(live);
             }
             Ok(sim)
         }
@@ -257,6 +257,13 @@ impl JstSimHandle {
     /// are). Live mode changes only these.
     pub fn api_in_use(&self, api: &str) -> bool {
         self.shared.state.read().in_use(api)
+    }
+
+    /// Ends live mode (if on): the world stands still from now on.
+    pub fn stop_live(&self) {
+        if let Some(mut live) = self.live.lock().take() {
+            live.stop();
+        }
     }
 
     /// Documents live mode created and changed so far.
@@ -339,9 +346,7 @@ impl JstSimHandle {
     }
 
     fn shutdown(&mut self) {
-        if let Some(mut live) = self.live.take() {
-            live.stop();
-        }
+        self.stop_live();
         if let Some(h) = self.server.take() {
             // The stop command is sent at once; the returned future only waits for completion.
             drop(h.stop(false));
