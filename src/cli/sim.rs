@@ -1,4 +1,4 @@
-//! `ferry sim --jushuitan 127.0.0.1:PORT --kingdee 127.0.0.1:PORT [--docs N] [--seed S] [--faults P] [--json]`
+//! `ferry sim --jushuitan 127.0.0.1:PORT --kingdee 127.0.0.1:PORT [--docs N] [--seed S] [--faults P] [--live RATE] [--json]`
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,10 @@ pub struct SimArgs {
     pub per_second: u32,
     #[arg(long, default_value_t = 100)]
     pub per_minute: u32,
+    /// Live mode: the Jushuitan simulator keeps creating and changing documents, RATE changes
+    /// per second to each API in use (e.g. 2, or 0.5; 0: off).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub live: f64,
     /// Print exactly one JSON line with the base URLs and credentials, then serve.
     #[arg(long)]
     pub json: bool,
@@ -72,6 +76,7 @@ pub fn sim(config_path: &Path, args: SimArgs) -> Result<u8, CliError> {
         lines: args.lines,
         per_second: args.per_second,
         per_minute: args.per_minute,
+        live: args.live,
         ..SimSpec::default()
     })
     .map_err(CliError::Sim)?;

@@ -84,6 +84,7 @@ pub(super) fn simulator(ctx: &mut Ctx, root: &mut Table) -> Option<SimulatorConf
         shops: 20,
         seed: 1,
         faults: "none".into(),
+        live: 0.0,
     };
     let Some(mut t) = section(ctx, root, "simulator") else {
         return Some(c);
@@ -96,6 +97,9 @@ pub(super) fn simulator(ctx: &mut Ctx, root: &mut Table) -> Option<SimulatorConf
         .int(ctx, "shops", 0, 100_000)
         .map_or(c.shops, |v| v as u32);
     c.seed = t.int(ctx, "seed", 0, i64::MAX).map_or(c.seed, |v| v as u64);
+    c.live = t
+        .number(ctx, "live", 0.0, crate::sim::jushuitan::MAX_LIVE_RATE)
+        .unwrap_or(c.live);
     if let Some(f) = t.string(ctx, "faults") {
         if FAULT_PROFILES.contains(&f.as_str()) {
             c.faults = f;
@@ -385,7 +389,7 @@ fn tls(ctx: &mut Ctx, t: &mut Table, resolve: &dyn Fn(&str) -> PathBuf) -> Optio
 pub(super) fn pipeline(ctx: &mut Ctx, root: &mut Table) -> Option<PipelineConfig> {
     let mut c = PipelineConfig {
         mailbox: 64,
-        settle_lag: Duration::from_secs(10),
+        settle_lag: Duration::from_secs(5),
     };
     if let Some(mut t) = section(ctx, root, "pipeline") {
         c.mailbox = t

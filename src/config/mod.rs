@@ -122,13 +122,15 @@ pub struct TlsConfig {
     pub accept_invalid_certs: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimulatorConfig {
     pub enabled: bool,
     pub docs: u32,
     pub shops: u32,
     pub seed: u64,
     pub faults: String,
+    /// Live mode of the Jushuitan simulator: changes per second to each API in use (0: off).
+    pub live: f64,
 }
 
 /// Fault profile names both simulators accept.

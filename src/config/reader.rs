@@ -296,6 +296,28 @@ impl<'n> Table<'n> {
         }
     }
 
+    /// A number (integer or not) within `lo..=hi`.
+    pub fn number(&mut self, ctx: &mut Ctx, key: &'static str, lo: f64, hi: f64) -> Option<f64> {
+        let e = self.get(key)?;
+        let x = match e.value.kind {
+            Kind::Int(i) => i as f64,
+            Kind::Float(f) => f,
+            _ => {
+                self.type_err(ctx, e, "a number");
+                return None;
+            }
+        };
+        if (lo..=hi).contains(&x) {
+            return Some(x);
+        }
+        ctx.err(
+            &e.value.span,
+            &self.field(key),
+            format!("{x} is out of range (allowed {lo}..={hi})"),
+        );
+        None
+    }
+
     /// A humantime duration such as `"30s"`, `"5m"`, `"1d"`.
     pub fn duration(&mut self, ctx: &mut Ctx, key: &'static str) -> Option<Duration> {
         let e = self.get(key)?;

@@ -67,6 +67,8 @@ pub struct SimSpec {
     pub reject_duplicates: bool,
     /// Added to every Kingdee save (benchmarks).
     pub save_latency: std::time::Duration,
+    /// Jushuitan live mode: changes per second to each API in use (0: off).
+    pub live: f64,
 }
 
 impl Default for SimSpec {
@@ -85,6 +87,7 @@ impl Default for SimSpec {
             lines: None,
             reject_duplicates: true,
             save_latency: std::time::Duration::ZERO,
+            live: 0.0,
         }
     }
 }
@@ -101,6 +104,7 @@ pub fn start(spec: &SimSpec) -> Result<Sims, String> {
         per_second: spec.per_second,
         per_minute: spec.per_minute,
         lines: spec.lines,
+        live: spec.live,
         ..Default::default()
     })
     .map_err(|e| format!("Jushuitan simulator: {e}"))?;
@@ -137,6 +141,7 @@ pub fn attach(mut config: Config) -> Result<(Config, Option<Sims>), String> {
         faults: config.simulator.faults.clone(),
         per_second: config.jushuitan.per_second,
         per_minute: config.jushuitan.per_minute,
+        live: config.simulator.live,
         ..SimSpec::default()
     })?;
     let j = &sims.jushuitan;

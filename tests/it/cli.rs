@@ -35,7 +35,7 @@ fn check_lists_every_mistake_and_exits_1() {
     let text = std::fs::read_to_string(shipped_config()).expect("config");
     let broken = text
         .replacen("[simulator]", "bogus_key = 1\n[simulator]", 1)
-        .replace("every = \"5m\"", "every = \"five minutes\"");
+        .replace("every = \"10s\"", "every = \"five minutes\"");
     let path = dir.path().join("config.toml");
     std::fs::write(&path, broken).expect("write");
     let out = ferry(&path, &["check"]);

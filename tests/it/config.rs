@@ -28,7 +28,10 @@ fn shipped_config_compiles_and_resolves_data_dir_next_to_the_file() {
     let r = c.scheme("offline-returns").expect("offline-returns");
     assert_eq!(r.source.api, "other.inout.query");
     assert_eq!(r.source.window.as_secs(), 7 * 86400);
-    assert_eq!(r.source.overlap.as_secs(), 600);
+    assert_eq!(r.source.overlap.as_secs(), 60);
+    assert_eq!(r.every.as_secs(), 10);
+    assert_eq!(c.pipeline.settle_lag.as_secs(), 5);
+    assert_eq!(c.simulator.live, 0.0);
     assert_eq!(r.source.page_size, 50);
     assert_eq!(r.target.identity_field, "FBillNo");
     assert_eq!(r.source.params["types"], serde_json::json!(["其它进仓"]));
@@ -51,7 +54,7 @@ fn five_different_mistakes_are_all_reported_with_their_lines() {
     let text = shipped_text()
         .replacen("per_second = 5 ", "per_second = \"five\" ", 1)
         .replacen("lcid = 2052", "lcid = 2052\ncolour = \"blue\"", 1)
-        .replacen("every = \"5m\"", "every = \"soon\"", 1)
+        .replacen("every = \"10s\"", "every = \"soon\"", 1)
         .replacen("window = \"7d\"", "window = \"10d\"", 1)
         .replacen(
             "batch_size = 50\nidentity_field = \"FBillNo\"",
@@ -244,4 +247,29 @@ fn duplicate_scheme_names_and_bad_policies_are_errors() {
         .expect_err("policy")
         .to_string();
     assert!(all.contains("unknown policy `ignore`"), "{all}");
+}
+
+#[test]
+fn simulator_live_rate_is_a_number_of_changes_per_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    for (value, want) in [
+        ("2.5", Some(2.5)),
+        ("3", Some(3.0)),
+        ("-1", None),
+        ("\"fast\"", None),
+    ] {
+        let text = shipped_text().replacen("live = 0 ", &format!("live = {value} "), 1);
+        assert!(text.contains(&format!("live = {value} ")));
+        std::fs::write(&path, &text).expect("write");
+        match (config::load(&path), want) {
+            (Ok(c), Some(rate)) => assert_eq!(c.simulator.live, rate),
+            (Err(e), None) => {
+                let all = e.to_string();
+                assert!(all.contains("simulator.live"), "{all}");
+            }
+            (Ok(c), None) => panic!("live = {value} accepted as {}", c.simulator.live),
+            (Err(e), Some(_)) => panic!("live = {value} refused: {e}"),
+        }
+    }
 }

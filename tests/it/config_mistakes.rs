@@ -267,7 +267,7 @@ fn zero_and_endless_durations_are_rejected() {
     );
     let text = edit(&text, "timeout = \"120s\"", "timeout = \"0m\"");
     let text = edit(&text, "every = \"1h\"", "every = \"0s\"");
-    let text = edit(&text, "every = \"5m\"", "every = \"1000y\"");
+    let text = edit(&text, "every = \"10s\"", "every = \"1000y\"");
     let text = edit(&text, "window = \"7d\"", "window = \"0d\"");
     let text = edit(
         &text,

@@ -77,7 +77,8 @@ struct Picks {
     sale_total: f64,
 }
 
-fn document(shape: &InOutShape, ctx: &Context, io_id: i64, next_ioi: &mut i64) -> Vec<Value> {
+/// Every version (oldest first) of one document of the API shaped by `shape`.
+pub fn document(shape: &InOutShape, ctx: &Context, io_id: i64, next_ioi: &mut i64) -> Vec<Value> {
     let mut r = rng_for(ctx.seed ^ shape.salt, io_id as u64);
     let mut num = NumberShape::of(ctx.seed ^ shape.salt, io_id);
     let status = pick(&mut r, shape.statuses);
@@ -289,9 +290,13 @@ fn document(shape: &InOutShape, ctx: &Context, io_id: i64, next_ioi: &mut i64) -
 
 /// Every version (oldest first) of `count` SKUs: `SKU-0001`.. as the in/out lines name them.
 pub fn skus(ctx: &Context, count: u32) -> Vec<Value> {
+    (1..=count).flat_map(|n| sku(ctx, n)).collect()
+}
+
+/// Every version (oldest first) of SKU number `n` (`SKU-0001` is 1).
+pub fn sku(ctx: &Context, n: u32) -> Vec<Value> {
     let mut out = Vec::new();
-    for i in 0..count {
-        let n = i + 1;
+    {
         let mut r = rng_for(ctx.seed ^ 0x0A11_0100, u64::from(n));
         let mut num = NumberShape::of(ctx.seed ^ 0x0A11_0100, i64::from(n));
         let style = (n - 1) / 4 + 1;

@@ -8,8 +8,10 @@
 //! pipeline can all start one: [`start`] returns once the port is bound.
 
 pub mod apis;
+mod docs;
 mod families;
 mod faults;
+mod live;
 mod query;
 mod rate;
 mod server;
@@ -28,6 +30,7 @@ use serde_json::Value;
 
 pub use families::SUPPLIERS;
 pub use faults::Profile;
+pub use live::MAX_RATE as MAX_LIVE_RATE;
 pub use query::{INOUT_MAX_PAGE_SIZE, MAX_WINDOW_SECS, SHOPS_MAX_PAGE_SIZE};
 pub use world::{FIRST_IOI_ID, FIRST_IO_ID, FIRST_SHOP_ID};
 
@@ -65,6 +68,8 @@ pub struct JstSimOptions {
     pub hang: Duration,
     /// Code answered for a bad signature (the sources disagree: 10 or 120).
     pub sign_error_code: i64,
+    /// Live mode: changes per second to each API in use (0: the world stands still).
+    pub live: f64,
 }
 
 impl Default for JstSimOptions {
@@ -85,6 +90,7 @@ impl Default for JstSimOptions {
             token_ttl: Duration::from_secs(864_000),
             hang: Duration::from_secs(120),
             sign_error_code: 10,
+            live: 0.0,
         }
     }
 }
@@ -100,6 +106,8 @@ pub enum SimError {
     Bind { addr: SocketAddr, message: String },
     #[error("simulator thread: {0}")]
     Thread(String),
+    #[error("live rate {0} is not a number of changes per second between 0 and {max}", max = live::MAX_RATE)]
+    LiveRate(f64),
 }
 
 /// A running simulator. Dropping it (or [`JstSimHandle::stop`]) stops it.
@@ -108,11 +116,15 @@ pub struct JstSimHandle {
     shared: Arc<Shared>,
     server: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
+    live: Mutex<Option<live::Live>>,
 }
 
 /// Starts the simulator; returns once it listens.
 pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
     let profile = Profile::parse(&opts.faults).map_err(SimError::Faults)?;
+    if !(0.0..=live::MAX_RATE).contains(&opts.live) {
+        return Err(SimError::LiveRate(opts.live));
+    }
     let params = world::WorldParams {
         seed: opts.seed,
         docs: opts.docs,
@@ -138,6 +150,7 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
         faults: Mutex::new(faults::Faults::new(profile, opts.seed)),
         init_calls: Default::default(),
         refresh_calls: Default::default(),
+        live_counts: Default::default(),
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let data = web::Data::from(shared.clone());
@@ -153,7 +166,7 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
                         .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
                         .default_service(web::to(server::dispatch))
                 })
-                .workers(2)
+                .workers(4)
                 .disable_signals()
                 .shutdown_timeout(1)
                 .bind(addr);
@@ -172,12 +185,21 @@ pub fn start(opts: JstSimOptions) -> Result<JstSimHandle, SimError> {
         })
         .map_err(|e| SimError::Thread(e.to_string()))?;
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok((local, handle))) => Ok(JstSimHandle {
-            addr: local,
-            shared,
-            server: Some(handle),
-            thread: Some(thread),
-        }),
+        Ok(Ok((local, handle))) => {
+            let sim = JstSimHandle {
+                addr: local,
+                shared,
+                server: Some(handle),
+                thread: Some(thread),
+                live: Mutex::new(None),
+            };
+            if opts.live > 0.0 {
+                let live = live::Live::spawn(sim.shared.clone(), opts.live, opts.seed)
+                    .map_err(|e| SimError::Thread(format!("live mode: {e}")))?;
+                *sim.live.lock() = Some(live);
+            }
+            Ok(sim)
+        }
         Ok(Err(message)) => {
             let _ = thread.join();
             Err(SimError::Bind { addr, message })
@@ -219,6 +241,36 @@ impl JstSimHandle {
             .docs_of(api)
             .map(|d| d.at(now))
             .unwrap_or_default()
+    }
+
+    /// Every version of the document `key` of `api`, oldest first (empty: no such document).
+    pub fn versions_of(&self, api: &str, key: i64) -> Vec<Value> {
+        self.shared
+            .state
+            .read()
+            .docs_of(api)
+            .map(|d| d.versions_of(&(key, String::new())))
+            .unwrap_or_default()
+    }
+
+    /// Whether the documents of `api` were made: a client asked for them (other in/out's always
+    /// are). Live mode changes only these.
+    pub fn api_in_use(&self, api: &str) -> bool {
+        self.shared.state.read().in_use(api)
+    }
+
+    /// Ends live mode (if on): the world stands still from now on.
+    pub fn stop_live(&self) {
+        if let Some(mut live) = self.live.lock().take() {
+            live.stop();
+        }
+    }
+
+    /// Documents live mode created and changed so far.
+    pub fn live_changes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.shared.live_counts;
+        (c.created.load(Relaxed), c.modified.load(Relaxed))
     }
 
     pub fn shops(&self) -> Vec<Value> {
@@ -294,6 +346,7 @@ impl JstSimHandle {
     }
 
     fn shutdown(&mut self) {
+        self.stop_live();
         if let Some(h) = self.server.take() {
             // The stop command is sent at once; the returned future only waits for completion.
             drop(h.stop(false));

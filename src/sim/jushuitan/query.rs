@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::apis::{ApiSpec, Filter, IdParam};
-use super::state::{Docs, SimDoc};
+use super::docs::{Docs, SimDoc};
 use crate::time::parse_beijing;
 
 pub const INOUT_MAX_PAGE_SIZE: i64 = 50;

@@ -38,6 +38,8 @@ pub struct Shared {
     /// Token requests answered: getInitToken/accessToken, refreshToken.
     pub init_calls: std::sync::atomic::AtomicU64,
     pub refresh_calls: std::sync::atomic::AtomicU64,
+    /// Documents live mode created and changed.
+    pub live_counts: super::live::LiveCounts,
 }
 
 /// Outcome of a call: code, message and (on success) the `data` JSON text.
@@ -250,7 +252,9 @@ fn business(s: &Shared, path: &str, form: &[(String, String)], drop_token: bool)
             )
         }
     };
-    let state = s.state.read();
+    // Recursive: a query does not wait behind live mode waiting to write (the live thread
+    // waits instead), so a slow query never holds the others back.
+    let state = s.state.read_recursive();
     let result = match path {
         "/open/shops/query" => query::shops(&state.shops, &biz),
         p => match apis::by_path(p).and_then(|a| state.docs_of(a.name).map(|d| (a, d))) {

@@ -1,150 +1,20 @@
-//! The simulator's data: documents (every version, plus an index of the latest ones by
-//! modification time), shops, issued tokens; persisted under `state_dir` when one is given:
+//! The simulator's data: the documents of every API ([`Docs`], made on first use but for other
+//! in/out's), shops, issued tokens; persisted under `state_dir` when one is given:
 //! `world.json` (generated once), `upserts.json` (documents changed by tests), `tokens.json`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::apis;
+use super::docs::{key_of, parse_ms, Docs};
 use super::world::{self, World, WorldParams};
-use crate::time::{format_beijing, now_unix, parse_beijing};
-
-/// Milliseconds of a `yyyy-MM-dd HH:mm:ss[.fff]` Beijing time.
-pub fn parse_ms(s: &str) -> Option<i64> {
-    let secs = parse_beijing(s).ok()?;
-    let ms = match s.trim().split_once('.') {
-        Some((_, f)) => {
-            let digits: String = f.chars().take(3).collect();
-            let n: i64 = digits.parse().ok()?;
-            n * 10i64.pow(3 - digits.len() as u32)
-        }
-        None => 0,
-    };
-    Some(secs * 1000 + ms)
-}
-
-/// A document's key: its number, or 0 and its text when it is not a number (`sku_id`).
-/// Numbers and their text (`10001`, `"10001"`) are the same key.
-pub type Key = (i64, String);
-
-pub fn key_of(doc: &Value, field: &str) -> Option<Key> {
-    match &doc[field] {
-        Value::Number(n) => n.as_i64().map(|n| (n, String::new())),
-        Value::String(s) if !s.trim().is_empty() => Some(match s.trim().parse::<i64>() {
-            Ok(n) => (n, String::new()),
-            Err(_) => (0, s.trim().to_string()),
-        }),
-        _ => None,
-    }
-}
-
-/// One document version, with the fields queries filter on read out once (a backfill pages
-/// through windows of thousands of documents, filtering the whole window for every page).
-pub struct SimDoc {
-    pub value: Value,
-    pub kind: Option<String>,
-    pub status: Option<String>,
-    pub io_date_ms: Option<i64>,
-}
-
-impl SimDoc {
-    fn new(value: Value) -> SimDoc {
-        let text = |k: &str| value[k].as_str().map(str::to_string);
-        SimDoc {
-            kind: text("type"),
-            status: text("status"),
-            io_date_ms: value["io_date"].as_str().and_then(parse_ms),
-            value,
-        }
-    }
-
-    /// The milliseconds of a time field (`modified`, `io_date`, `created`).
-    pub fn time_ms(&self, field: &str) -> Option<i64> {
-        match field {
-            "io_date" => self.io_date_ms,
-            f => self.value[f].as_str().and_then(parse_ms),
-        }
-    }
-}
-
-/// Documents of one API: versions per key and the latest version of each, ordered by
-/// (modified, key).
-pub struct Docs {
-    key_field: &'static str,
-    versions: HashMap<Key, Vec<(i64, Arc<SimDoc>)>>,
-    latest: BTreeMap<(i64, Key), Arc<SimDoc>>,
-}
-
-impl Docs {
-    /// No documents yet; `key_field` names the document key (`io_id`, `sku_id`).
-    pub fn new(key_field: &'static str) -> Docs {
-        Docs {
-            key_field,
-            versions: HashMap::new(),
-            latest: BTreeMap::new(),
-        }
-    }
-
-    /// Adds a version (a document whose `modified` is not later than an existing version of the
-    /// same document replaces that version).
-    fn add(&mut self, doc: Value) -> Result<(), String> {
-        let field = self.key_field;
-        let key = key_of(&doc, field).ok_or_else(|| format!("document without a {field}"))?;
-        let modified = doc["modified"]
-            .as_str()
-            .and_then(parse_ms)
-            .ok_or_else(|| format!("document {field} {key:?}: `modified` is not a time"))?;
-        let doc = Arc::new(SimDoc::new(doc));
-        let list = self.versions.entry(key.clone()).or_default();
-        if let Some(&(last, _)) = list.last() {
-            self.latest.remove(&(last, key.clone()));
-        }
-        list.retain(|(m, _)| *m < modified);
-        list.push((modified, doc));
-        if let Some((m, d)) = list.last() {
-            self.latest.insert((*m, key), d.clone());
-        }
-        Ok(())
-    }
-
-    /// The latest versions modified within `[begin_ms, end_ms]`, in (modified, key) order.
-    pub fn modified_between(
-        &self,
-        begin_ms: i64,
-        end_ms: i64,
-    ) -> impl Iterator<Item = &Arc<SimDoc>> {
-        self.latest
-            .range((begin_ms, (i64::MIN, String::new()))..)
-            .take_while(move |((m, _), _)| *m <= end_ms)
-            .map(|(_, d)| d)
-    }
-
-    /// All latest versions in (modified, key) order.
-    pub fn latest(&self) -> impl Iterator<Item = &Arc<SimDoc>> {
-        self.latest.values()
-    }
-
-    /// Every document as of `now` (unix seconds): its latest version modified at or before it.
-    pub fn at(&self, now: i64) -> Vec<Value> {
-        let limit = now.saturating_mul(1000).saturating_add(999);
-        let mut out: Vec<(i64, &Key, &Arc<SimDoc>)> = self
-            .versions
-            .iter()
-            .filter_map(|(key, list)| {
-                list.iter()
-                    .rev()
-                    .find(|(m, _)| *m <= limit)
-                    .map(|(m, d)| (*m, key, d))
-            })
-            .collect();
-        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        out.into_iter().map(|(_, _, d)| d.value.clone()).collect()
-    }
-}
+use crate::time::{format_beijing, now_unix};
 
 /// An issued access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,17 +38,30 @@ pub struct IssuedRefresh {
     pub access_token: String,
 }
 
-/// The documents and shops the simulator serves.
+/// The documents and shops the simulator serves. The other in/out documents are made when the
+/// world is; every other API's documents only when a client (or live mode) first asks for them,
+/// so an API no scheme queries costs nothing however many documents `docs` asks for.
 pub struct State {
     pub docs: Docs,
-    /// The other query APIs' documents by API name.
-    pub apis: HashMap<String, Docs>,
+    /// The other query APIs' documents by API name, made on first use.
+    apis: HashMap<&'static str, OnceLock<Docs>>,
+    /// What the other APIs' documents are made from.
+    params: WorldParams,
+    created_at: i64,
     pub shops: Vec<Value>,
     pub upserts: Vec<Value>,
     /// Documents of the other APIs changed by tests: (API name, document).
     pub api_upserts: Vec<(String, Value)>,
+    /// Live changes saved by an earlier run, per API in the order they were made (applied to an
+    /// API's documents when they are made).
+    live: HashMap<String, Vec<Value>>,
+    /// `live.jsonl`, appended with every live change (None: memory only).
+    live_log: Option<File>,
     dir: Option<PathBuf>,
 }
+
+/// Name of the append-only file of live changes under the state dir.
+const LIVE_FILE: &str = "live.jsonl";
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
@@ -201,6 +84,36 @@ fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The live changes saved in `path`, per API in the order they were made (a torn last line is
+/// skipped).
+fn read_live(path: &Path) -> HashMap<String, Vec<Value>> {
+    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    let Ok(f) = File::open(path) else {
+        return out;
+    };
+    for line in BufReader::new(f).lines() {
+        let Ok(line) = line else { break };
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let (Some(api), Some(doc)) = (v["api"].as_str(), v.get("doc")) {
+            out.entry(api.to_string()).or_default().push(doc.clone());
+        }
+    }
+    out
+}
+
+/// Versions in the order of their `modified` (stable: equal times keep their order).
+fn by_modified(mut docs: Vec<Value>) -> Vec<Value> {
+    docs.sort_by_key(|d| {
+        d["modified"]
+            .as_str()
+            .and_then(parse_ms)
+            .unwrap_or(i64::MIN)
+    });
+    docs
+}
+
 impl State {
     /// Loads the world (and the tokens issued by an earlier run) from `dir` when it was generated
     /// with the same parameters; otherwise generates it now (and saves it there).
@@ -208,6 +121,7 @@ impl State {
         let mut loaded: Option<World> = None;
         let mut upserts: Vec<Value> = Vec::new();
         let mut api_upserts: Vec<(String, Value)> = Vec::new();
+        let mut live: HashMap<String, Vec<Value>> = HashMap::new();
         let mut tokens = TokenBook::default();
         if let Some(d) = dir {
             std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
@@ -217,6 +131,7 @@ impl State {
                 upserts = read_json(&d.join("upserts.json")).unwrap_or_default();
                 api_upserts = read_json(&d.join("api_upserts.json")).unwrap_or_default();
                 tokens = read_json(&d.join("tokens.json")).unwrap_or_default();
+                live = read_live(&d.join(LIVE_FILE));
             }
         }
         let world = match loaded {
@@ -228,49 +143,103 @@ impl State {
                     write_json(&d.join("upserts.json"), &upserts)?;
                     write_json(&d.join("api_upserts.json"), &api_upserts)?;
                     write_json(&d.join("tokens.json"), &tokens)?;
+                    std::fs::write(d.join(LIVE_FILE), b"")
+                        .map_err(|e| format!("{}: {e}", d.join(LIVE_FILE).display()))?;
                 }
                 w
             }
         };
         let mut docs = Docs::new("io_id");
-        for v in world.versions.into_iter().chain(upserts.iter().cloned()) {
+        let changed = upserts
+            .iter()
+            .cloned()
+            .chain(live.remove(apis::OTHER_INOUT.name).unwrap_or_default());
+        for v in world
+            .versions
+            .into_iter()
+            .chain(by_modified(changed.collect()))
+        {
             docs.add(v)?;
         }
-        let mut apis: HashMap<String, Docs> = HashMap::new();
-        for api in apis::APIS {
-            if api.name != apis::OTHER_INOUT.name {
-                apis.insert(api.name.to_string(), Docs::new(api.key));
+        let apis = apis::APIS
+            .iter()
+            .filter(|a| a.name != apis::OTHER_INOUT.name)
+            .map(|a| (a.name, OnceLock::new()))
+            .collect();
+        let live_log = match dir {
+            Some(d) => {
+                let path = d.join(LIVE_FILE);
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Some(f)
             }
-        }
-        let mut generated = world.apis;
-        for (name, list) in apis.iter_mut() {
-            for v in generated.remove(name).unwrap_or_default() {
-                list.add(v)?;
-            }
-        }
-        for (name, v) in &api_upserts {
-            if let Some(list) = apis.get_mut(name) {
-                list.add(v.clone())?;
-            }
-        }
+            None => None,
+        };
         let state = State {
             docs,
             apis,
+            params: world.params,
+            created_at: world.created_at,
             shops: world.shops,
             upserts,
             api_upserts,
+            live,
+            live_log,
             dir: dir.map(Path::to_path_buf),
         };
         Ok((state, tokens))
     }
 
-    /// The documents of an API (None: the simulator does not serve it).
+    /// The documents of an API, made now if nobody asked for them before (None: the simulator
+    /// does not serve it).
     pub fn docs_of(&self, api: &str) -> Option<&Docs> {
         if api == apis::OTHER_INOUT.name {
-            Some(&self.docs)
-        } else {
-            self.apis.get(api)
+            return Some(&self.docs);
         }
+        let spec = apis::by_name(api)?;
+        let cell = self.apis.get(spec.name)?;
+        Some(cell.get_or_init(|| self.make(spec)))
+    }
+
+    /// The documents of an API for changing them (made first if needed).
+    fn docs_mut(&mut self, api: &str) -> Option<&mut Docs> {
+        if api == apis::OTHER_INOUT.name {
+            return Some(&mut self.docs);
+        }
+        self.docs_of(api)?;
+        self.apis.get_mut(api)?.get_mut()
+    }
+
+    /// Whether an API's documents were made (a client asked for them); other.inout's always are.
+    pub fn in_use(&self, api: &str) -> bool {
+        api == apis::OTHER_INOUT.name || self.apis.get(api).is_some_and(|c| c.get().is_some())
+    }
+
+    /// The world parameters and the history's span.
+    pub fn params(&self) -> &WorldParams {
+        &self.params
+    }
+
+    /// Makes the documents of `spec` from the world, with the changes tests and live mode made.
+    fn make(&self, spec: &'static apis::ApiSpec) -> Docs {
+        let mut docs = Docs::new(spec.key);
+        let generated = world::api_documents(&self.params, self.created_at, &self.shops, spec);
+        let changed: Vec<Value> = self
+            .api_upserts
+            .iter()
+            .filter(|(name, _)| name == spec.name)
+            .map(|(_, v)| v.clone())
+            .chain(self.live.get(spec.name).cloned().unwrap_or_default())
+            .collect();
+        for v in generated.into_iter().chain(by_modified(changed)) {
+            if let Err(e) = docs.add(v) {
+                tracing::warn!("Jushuitan simulator: {}: {e}", spec.name);
+            }
+        }
+        docs
     }
 
     /// Inserts or replaces a document of `api` by its key, modified now.
@@ -300,7 +269,7 @@ impl State {
             }
             return Ok(());
         }
-        if let Some(list) = self.apis.get_mut(api) {
+        if let Some(list) = self.docs_mut(api) {
             list.add(doc.clone())?;
         }
         self.api_upserts.push((api.to_string(), doc));
@@ -308,6 +277,29 @@ impl State {
             write_json(&d.join("api_upserts.json"), &self.api_upserts)?;
         }
         Ok(())
+    }
+
+    /// Adds a version made by live mode (its `modified` already set) to `api`'s documents and
+    /// to `live.jsonl`.
+    pub fn live_change(&mut self, api: &'static str, doc: Value) -> Result<(), String> {
+        let docs = self
+            .docs_mut(api)
+            .ok_or_else(|| format!("live change: no API {api}"))?;
+        docs.add(doc.clone())?;
+        if let Some(f) = &mut self.live_log {
+            let line = serde_json::json!({ "api": api, "doc": &doc });
+            let mut text = line.to_string();
+            text.push('\n');
+            if let Err(e) = f.write_all(text.as_bytes()) {
+                tracing::warn!("Jushuitan simulator: cannot save a live change: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The documents of `api` for live mode to change.
+    pub fn live_docs(&mut self, api: &str) -> Option<&Docs> {
+        self.docs_mut(api).map(|d| &*d)
     }
 }
 
@@ -369,5 +361,52 @@ mod tests {
         let other = WorldParams { seed: 4, ..p };
         let (s3, _) = State::open(&other, Some(dir.path())).unwrap();
         assert_ne!(s3.docs.at(now), before);
+    }
+
+    #[test]
+    fn other_apis_are_made_on_first_use_and_live_changes_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = WorldParams {
+            seed: 9,
+            docs: 25,
+            shops: 2,
+            lines: None,
+            history_days: 30,
+        };
+        let sales = "orders.out.simple.query";
+        let (mut s, _) = State::open(&p, Some(dir.path())).unwrap();
+        assert!(s.in_use("other.inout.query"));
+        assert!(!s.in_use(sales), "made before anybody asked");
+        let saved = std::fs::read_to_string(dir.path().join("world.json")).unwrap();
+        assert!(
+            !saved.contains("\"o_id\""),
+            "sales-out documents are not saved"
+        );
+        let made = s.docs_of(sales).unwrap().at(now_unix());
+        assert!(s.in_use(sales));
+        let w: World = serde_json::from_str(&saved).unwrap();
+        let spec = apis::by_name(sales).unwrap();
+        let eager = world::api_documents(&w.params, w.created_at, &w.shops, spec);
+        let mut again = Docs::new(spec.key);
+        for v in eager {
+            again.add(v).unwrap();
+        }
+        assert_eq!(
+            made,
+            again.at(now_unix()),
+            "the same documents as made at once"
+        );
+        let mut doc = made[0].clone();
+        doc["remark"] = json!("live");
+        doc["modified"] = json!(format_beijing(now_unix()));
+        s.live_change(spec.name, doc.clone()).unwrap();
+        drop(s);
+        let (s2, _) = State::open(&p, Some(dir.path())).unwrap();
+        assert!(!s2.in_use(sales));
+        let key = key_of(&doc, "io_id").unwrap();
+        assert_eq!(
+            s2.docs_of(sales).unwrap().versions_of(&key).last(),
+            Some(&doc)
+        );
     }
 }

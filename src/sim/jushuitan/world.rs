@@ -19,7 +19,9 @@ pub struct WorldParams {
     pub history_days: u32,
 }
 
-/// Shops and every version of every document (a document's versions in time order).
+/// Shops and every version of every other in/out document (a document's versions in time
+/// order). The other APIs' documents are not kept: [`api_documents`] makes them again from the
+/// parameters and the creation time, when a client first asks for them.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct World {
     pub params: WorldParams,
@@ -28,16 +30,14 @@ pub struct World {
     pub shops: Vec<Value>,
     /// other.inout.query's documents.
     pub versions: Vec<Value>,
-    /// The other query APIs' documents by API name (every version, oldest first per document).
-    #[serde(default)]
-    pub apis: std::collections::BTreeMap<String, Vec<Value>>,
     /// [`WORLD_VERSION`] of the generator that wrote it (a saved world of another is made anew).
     #[serde(default)]
     pub version: u32,
 }
 
-/// Bumped when the generated world gains APIs or fields.
-pub const WORLD_VERSION: u32 = 2;
+/// Bumped when the generated world gains APIs or fields (3: the other APIs are generated on
+/// demand, not saved).
+pub const WORLD_VERSION: u32 = 3;
 
 pub const FIRST_SHOP_ID: i64 = 10178845;
 pub const FIRST_IO_ID: i64 = 10001;
@@ -151,43 +151,63 @@ pub(super) fn stamp(unix: i64, ms: Option<u32>) -> String {
     }
 }
 
-/// Generates the world.
+/// The span of the generated history: modifications lie in `begin..=end` (unix seconds).
+pub(super) fn history(params: &WorldParams, created_at: i64) -> (i64, i64) {
+    let begin = created_at - i64::from(params.history_days.max(1)) * 86400;
+    (begin, created_at - HISTORY_END_GAP)
+}
+
+/// Generates the world: shops and other in/out documents.
 pub fn generate(params: &WorldParams, created_at: i64) -> World {
     let shops: Vec<Value> = (0..params.shops)
         .map(|i| shop(params.seed, i, created_at))
         .collect();
-    let begin = created_at - i64::from(params.history_days.max(1)) * 86400;
-    let end = created_at - HISTORY_END_GAP;
+    let (begin, end) = history(params, created_at);
     let mut versions = Vec::new();
     let mut next_ioi = FIRST_IOI_ID;
     for i in 0..params.docs {
         let io_id = FIRST_IO_ID + i64::from(i);
         versions.extend(document(params, io_id, &mut next_ioi, begin, end));
     }
-    let ctx = families::Context {
-        seed: params.seed,
-        lines: params.lines,
-        shops: &shops,
-        begin,
-        end,
-    };
-    let mut apis = std::collections::BTreeMap::new();
-    for api in super::apis::APIS {
-        let docs = match api.family {
-            _ if api.name == super::apis::OTHER_INOUT.name => continue,
-            Family::InOut(shape) => families::inout(shape, &ctx, params.docs),
-            Family::Skus => families::skus(&ctx, params.docs),
-        };
-        apis.insert(api.name.to_string(), docs);
-    }
     World {
         params: params.clone(),
         created_at,
         shops,
         versions,
-        apis,
         version: WORLD_VERSION,
     }
+}
+
+/// Every version (oldest first per document) of `api`'s documents in the world of `params`, deterministic
+/// from its parameters and creation time; empty for other.inout.query (in `world.versions`).
+/// Each API has its own random stream, so making one API's documents does not change another's.
+pub fn api_documents(
+    params: &WorldParams,
+    created_at: i64,
+    shops: &[Value],
+    api: &super::apis::ApiSpec,
+) -> Vec<Value> {
+    let (begin, end) = history(params, created_at);
+    let ctx = families::Context {
+        seed: params.seed,
+        lines: params.lines,
+        shops,
+        begin,
+        end,
+    };
+    match api.family {
+        _ if api.name == super::apis::OTHER_INOUT.name => Vec::new(),
+        Family::InOut(shape) => families::inout(shape, &ctx, params.docs),
+        Family::Skus => families::skus(&ctx, params.docs),
+    }
+}
+
+/// A new other in/out document (live mode): `io_id`, lines numbered from `next_ioi`, modified at
+/// `now`.
+pub(super) fn new_document(p: &WorldParams, io_id: i64, next_ioi: &mut i64, now: i64) -> Value {
+    document(p, io_id, next_ioi, now, now)
+        .pop()
+        .unwrap_or(Value::Null)
 }
 
 fn shop(seed: u64, i: u32, created_at: i64) -> Value {

@@ -63,8 +63,25 @@ impl Limiter {
     /// Either records a call at `now` and returns `Ok`, or returns how many milliseconds to wait
     /// before asking again.
     pub fn try_acquire(&mut self, now: i64) -> Result<(), i64> {
+        self.try_acquire_within(now, self.per_minute)
+    }
+
+    /// As [`Limiter::try_acquire`], but the call must also leave the last minute with at most
+    /// `minute_cap` calls (a lower cap than the limit keeps slots in reserve).
+    pub fn try_acquire_within(&mut self, now: i64, minute_cap: usize) -> Result<(), i64> {
+        match self.wait_ms(now, minute_cap) {
+            0 => {
+                self.record(now);
+                Ok(())
+            }
+            wait => Err(wait),
+        }
+    }
+
+    /// Milliseconds until a call may go with at most `minute_cap` calls in a minute (0: now).
+    pub fn wait_ms(&mut self, now: i64, minute_cap: usize) -> i64 {
         if self.pause_until > now {
-            return Err(self.pause_until - now);
+            return self.pause_until - now;
         }
         self.prune(now);
         let mut wait = 0;
@@ -73,15 +90,18 @@ impl Limiter {
             let oldest = self.calls[n - self.per_second];
             wait = wait.max(oldest + SECOND_WINDOW_MS - now);
         }
-        if self.per_minute > 0 && n >= self.per_minute {
-            let oldest = self.calls[n - self.per_minute];
+        // Without a per-minute limit only the last second is kept: no minute cap applies.
+        let cap = minute_cap.clamp(1, self.per_minute.max(1));
+        if self.per_minute > 0 && n >= cap {
+            let oldest = self.calls[n - cap];
             wait = wait.max(oldest + MINUTE_WINDOW_MS - now);
         }
-        if wait > 0 {
-            return Err(wait);
-        }
-        self.record(now);
-        Ok(())
+        wait.max(0)
+    }
+
+    /// The per-minute limit (0: none).
+    pub fn per_minute(&self) -> usize {
+        self.per_minute
     }
 
     /// The call recorded at `granted` leaves only at `sent` (the call log was saved first, or

@@ -120,4 +120,5 @@ mod apis;
 mod faults;
 mod hostile;
 mod limits;
+mod live;
 mod paging;

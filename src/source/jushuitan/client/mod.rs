@@ -156,6 +156,8 @@ impl Client {
                 budget: Mutex::new(Budget {
                     limiter,
                     turns: Default::default(),
+                    recent: Default::default(),
+                    reserve_held: false,
                 }),
                 turn_taken: tokio::sync::Notify::new(),
                 persist_calls,
