@@ -86,10 +86,14 @@ impl Client {
             ),
         };
         if self.self_built() {
-            tracing::warn!(
-                "Jushuitan refused ferry's token ({}); requesting a new one with getInitToken",
-                refusal.1
-            );
+            if current.is_none() {
+                tracing::info!("no Jushuitan token yet; requesting one with getInitToken");
+            } else {
+                tracing::warn!(
+                    "Jushuitan refused ferry's token ({}); requesting a new one with getInitToken",
+                    refusal.1
+                );
+            }
             return self.token_call(GET_INIT_TOKEN, None).await;
         }
         let problem = match self.inner.store.load_problem() {
