@@ -106,23 +106,24 @@ fn preview_sample(
     let (mut mapped, mut filtered, mut failed) = (0usize, 0usize, 0usize);
     let mut first_filter: Option<String> = None;
     for doc in &sample.docs {
-        match s.mapper.map(doc) {
+        let outcome = s.mapper.map(doc);
+        let shown = match &outcome {
             MapOutcome::Mapped(_) => {
                 mapped += 1;
-                if mapped <= show_full {
-                    show(s, doc, out)?;
-                }
+                mapped <= show_full
             }
             MapOutcome::Filtered { source_key, reason } => {
                 filtered += 1;
                 first_filter.get_or_insert(format!("{source_key}: {reason}"));
+                false
             }
             MapOutcome::Failed { .. } => {
                 failed += 1;
-                if failed <= 20 {
-                    show(s, doc, out)?;
-                }
+                failed <= 20
             }
+        };
+        if shown {
+            show_outcome(s, outcome, out)?;
         }
     }
     writeln!(
@@ -201,7 +202,11 @@ fn documents(v: Value, s: &Scheme) -> Result<Vec<Value>, String> {
 }
 
 fn show(s: &Scheme, doc: &Value, out: &mut dyn Write) -> io::Result<bool> {
-    match s.mapper.map(doc) {
+    show_outcome(s, s.mapper.map(doc), out)
+}
+
+fn show_outcome(s: &Scheme, outcome: MapOutcome, out: &mut dyn Write) -> io::Result<bool> {
+    match outcome {
         MapOutcome::Mapped(m) => {
             writeln!(
                 out,

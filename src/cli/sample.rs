@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::{Config, Scheme};
 use crate::sim::jushuitan::{self as jst_sim, JstSimOptions};
@@ -54,20 +54,20 @@ pub fn fetch(config: &Config, scheme: &Scheme) -> Result<Sample, String> {
     let client = jushuitan::Client::new(settings, Arc::new(MemoryTokens::default()))
         .map_err(|e| format!("Jushuitan client: {e}"))?;
     let src = &scheme.source;
-    let mut biz: Map<String, Value> = src.params.clone();
-    let mut asked = src.api.clone();
-    if !src.window.is_zero() {
+    let window = (!src.window.is_zero()).then(|| {
         let end = now_unix();
-        let begin = end - src.window.as_secs() as i64;
-        biz.insert("modified_begin".into(), format_beijing(begin).into());
-        biz.insert("modified_end".into(), format_beijing(end).into());
+        (end - src.window.as_secs() as i64, end)
+    });
+    let biz = src.biz(window);
+    let page_size = config.jushuitan.page_size(src);
+    let mut asked = src.api.clone();
+    if let Some((begin, end)) = window {
         asked.push_str(&format!(
             " {} … {}",
             format_beijing(begin),
             format_beijing(end)
         ));
     }
-    let page_size = src.page_size.min(config.jushuitan.page_cap(&src.api));
     asked.push_str(&format!(", page 1 of size {page_size}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

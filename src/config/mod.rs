@@ -84,6 +84,11 @@ impl JushuitanConfig {
             .copied()
             .unwrap_or(DEFAULT_PAGE_CAP)
     }
+
+    /// The page size a source asks for: its own, within what its API accepts.
+    pub fn page_size(&self, source: &SourceSpec) -> u32 {
+        source.page_size.min(self.page_cap(&source.api))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +211,20 @@ pub struct SourceSpec {
     pub key: String,
     pub lines: Option<String>,
     pub line_key: Option<String>,
+}
+
+impl SourceSpec {
+    /// The `biz` of a query: the fixed `params`, and for a windowed source the modification
+    /// window `[begin, end]` (unix seconds, sent as Beijing time).
+    pub fn biz(&self, window: Option<(i64, i64)>) -> serde_json::Map<String, serde_json::Value> {
+        let mut biz = self.params.clone();
+        if let Some((begin, end)) = window {
+            let stamp = |t| serde_json::Value::String(crate::time::format_beijing(t));
+            biz.insert("modified_begin".into(), stamp(begin));
+            biz.insert("modified_end".into(), stamp(end));
+        }
+        biz
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

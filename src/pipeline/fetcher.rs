@@ -18,13 +18,12 @@ use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler, Message, ResponseFuture, Supervised,
 };
 use futures_util::FutureExt;
-use serde_json::{Map, Value};
 
 use super::mapper::{MapPage, Mapper};
 use super::stats::SchemeStats;
 use super::window::{Window, WindowPlan};
 use super::{blocking, PipelineError, Shared};
-use crate::time::{format_beijing, now_unix};
+use crate::time::now_unix;
 
 /// Pages in one window before we suspect the server of looping.
 const MAX_PAGES_PER_WINDOW: u32 = 20_000;
@@ -206,19 +205,6 @@ impl FetchCore {
         Ok(())
     }
 
-    fn biz(&self, window: Option<Window>) -> Map<String, Value> {
-        let s = &self.shared.config.schemes[self.scheme];
-        let mut biz = s.source.params.clone();
-        if let Some(w) = window {
-            biz.insert(
-                "modified_begin".into(),
-                Value::String(format_beijing(w.begin)),
-            );
-            biz.insert("modified_end".into(), Value::String(format_beijing(w.end)));
-        }
-        biz
-    }
-
     /// Pages through one window (or the whole listing); pages again if the document count moved
     /// while paging (a document that left the window shifts later ones onto pages already read).
     async fn fetch(
@@ -229,11 +215,8 @@ impl FetchCore {
         let s = &self.shared.config.schemes[self.scheme];
         let api = s.source.api.clone();
         let list_key = s.source.list_key.clone();
-        let page_size = s
-            .source
-            .page_size
-            .min(self.shared.config.jushuitan.page_cap(&api));
-        let biz = self.biz(window);
+        let page_size = self.shared.config.jushuitan.page_size(&s.source);
+        let biz = s.source.biz(window.map(|w| (w.begin, w.end)));
         let stats = self.shared.stats.scheme(&s.name);
         for _rescan in 0..=MAX_RESCANS {
             let mut first_count: Option<u64> = None;
