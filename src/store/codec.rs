@@ -46,18 +46,18 @@ pub fn encode_entry_record(e: &super::types::OutboxEntry) -> Vec<u8> {
     encode(&record)
 }
 
-/// First byte of a deflate-compressed model in the `models` tree.
-const MODEL_DEFLATE: u8 = 0x01;
+/// First byte of a deflate-compressed document in the `sources` tree.
+const SOURCE_DEFLATE: u8 = 0x01;
 
-/// A model's JSON as the `models` tree keeps it: raw deflate, level 1. A mapped model is a
-/// kilobyte or two of JSON with the same keys on every line; it shrinks about fourfold, and
-/// sled's memory grows with the bytes it has written.
-pub fn pack_model(json: &[u8]) -> Vec<u8> {
+/// A source document's JSON as the `sources` tree keeps it (documents whose mapping failed, a
+/// few at most): raw deflate, level 1. Models are compressed sixteen at a time instead
+/// (`layout::encode_models_bucket`).
+pub fn pack_source(json: &[u8]) -> Vec<u8> {
     use miniz_oxide::deflate::core::{
         compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
     };
     thread_local! {
-        // A compressor is ~300 KB of tables: set up once per thread, reset per model.
+        // A compressor is ~300 KB of tables: set up once per thread, reset per document.
         static COMPRESSOR: std::cell::RefCell<Box<CompressorOxide>> = std::cell::RefCell::new(
             Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(1, -15, 0))),
         );
@@ -66,7 +66,7 @@ pub fn pack_model(json: &[u8]) -> Vec<u8> {
         let mut c = c.borrow_mut();
         c.reset();
         let mut out = vec![0u8; json.len() / 2 + 64];
-        out[0] = MODEL_DEFLATE;
+        out[0] = SOURCE_DEFLATE;
         let (mut pos, mut input) = (1usize, json);
         loop {
             let (status, read, wrote) =
@@ -89,22 +89,22 @@ pub fn pack_model(json: &[u8]) -> Vec<u8> {
     })
 }
 
-/// The model JSON back from what `pack_model` stored.
-pub fn unpack_model(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+/// The document JSON back from what `pack_source` stored.
+pub fn unpack_source(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     match bytes.split_first() {
-        Some((&MODEL_DEFLATE, body)) => {
+        Some((&SOURCE_DEFLATE, body)) => {
             miniz_oxide::inflate::decompress_to_vec_with_limit(body, 64 << 20).map_err(|e| {
                 StoreError::Codec {
-                    tree: "models",
+                    tree: "sources",
                     key: show_key(key),
-                    message: format!("compressed model does not inflate: {e:?}"),
+                    message: format!("compressed document does not inflate: {e:?}"),
                 }
             })
         }
         _ => Err(StoreError::Codec {
-            tree: "models",
+            tree: "sources",
             key: show_key(key),
-            message: "model record is not a compressed model".into(),
+            message: "record is not a compressed document".into(),
         }),
     }
 }
@@ -282,14 +282,14 @@ mod tests {
     }
 
     #[test]
-    fn models_pack_and_unpack() {
+    fn sources_pack_and_unpack() {
         let json = br#"{"FBillNo":"JST-1","FEntity":[{"FMaterialId":{"FNumber":"A"}},{"FMaterialId":{"FNumber":"B"}}]}"#;
-        let packed = pack_model(json);
-        assert_eq!(packed[0], MODEL_DEFLATE);
+        let packed = pack_source(json);
+        assert_eq!(packed[0], SOURCE_DEFLATE);
         assert!(packed.len() < json.len());
-        assert_eq!(unpack_model(b"k", &packed).unwrap(), json.to_vec());
+        assert_eq!(unpack_source(b"k", &packed).unwrap(), json.to_vec());
         assert!(
-            unpack_model(b"k", json).is_err(),
+            unpack_source(b"k", json).is_err(),
             "plain JSON is not a model record"
         );
         // Incompressible input makes the output outgrow its first buffer.
@@ -302,9 +302,9 @@ mod tests {
                 (x >> 56) as u8
             })
             .collect();
-        assert_eq!(unpack_model(b"k", &pack_model(&noise)).unwrap(), noise);
-        let err = unpack_model(b"k", &[MODEL_DEFLATE, 0xff, 0x00]).unwrap_err();
-        assert!(err.to_string().contains("models"), "{err}");
+        assert_eq!(unpack_source(b"k", &pack_source(&noise)).unwrap(), noise);
+        let err = unpack_source(b"k", &[SOURCE_DEFLATE, 0xff, 0x00]).unwrap_err();
+        assert!(err.to_string().contains("sources"), "{err}");
     }
 
     #[test]

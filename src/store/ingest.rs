@@ -1,7 +1,6 @@
 //! `Store::ingest`: one page of mapped documents in one transaction, with dedupe by source key
 //! and fingerprint, and line keys never claimed by two live documents.
 
-use super::codec;
 use super::tx::{Tx, TxResult};
 use super::types::{
     DeadNote, Delivery, Ingest, IngestReport, NewEntry, OnChange, OutboxEntry, TraceKind,
@@ -21,17 +20,7 @@ impl Store {
         items: Vec<Ingest>,
         on_change: OnChange,
     ) -> Result<IngestReport, StoreError> {
-        // Compressed here, before the write lock: the Writer's transactions need not wait.
-        let packed: Vec<(&[u8], Vec<u8>)> = items
-            .iter()
-            .filter_map(|i| match i {
-                Ingest::New(n) if !n.model.is_empty() => {
-                    Some((n.model.as_slice(), codec::pack_model(&n.model)))
-                }
-                _ => None,
-            })
-            .collect();
-        self.run_packed(&packed, |tx| {
+        self.run(|tx| {
             tx.note_scheme(scheme, form_id)?;
             let mut r = IngestReport::default();
             let ctx = Ctx {

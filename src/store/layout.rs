@@ -10,7 +10,7 @@ use super::error::StoreError;
 /// The store's format (`meta` key `store_format`). A store of any other format (or with
 /// records but no format: an early development build's) is refused at open; there is one
 /// layout, described in this module.
-pub const STORE_FORMAT: u8 = 3;
+pub const STORE_FORMAT: u8 = 4;
 
 /// Entries per id bucket (consecutive ids: a page's new entries share a few buckets, and so do
 /// the entries of one BatchSave).
@@ -141,6 +141,59 @@ pub fn decode_id_bucket(
         true
     })?;
     Ok(out)
+}
+
+/// First byte of a `models` record: an LZ4 block of the bucket's id records.
+const MODELS_LZ4: u8 = 0x04;
+
+/// The most a `models` record may inflate to (its sixteen models together): a corrupt length
+/// must not make the store allocate gigabytes.
+const MODELS_MAX: usize = 64 << 20;
+
+/// A `models` record: `MODELS_LZ4 ++ length(4, big-endian) ++ lz4(encode_id_bucket(b))`. The
+/// models of 16 consecutive entries are one stream, compressed once per write: they share their
+/// field names, which a per-model compressor had to learn again for every model.
+pub fn encode_models_bucket(b: &IdBucket) -> Vec<u8> {
+    let raw = encode_id_bucket(b);
+    let mut out = Vec::with_capacity(5 + lz4_flex::block::get_maximum_output_size(raw.len()));
+    out.push(MODELS_LZ4);
+    out.extend_from_slice(&(raw.len() as u32).to_be_bytes());
+    out.extend_from_slice(&lz4_flex::block::compress(&raw));
+    out
+}
+
+/// The id records (model JSON by entry id) of a `models` record.
+pub fn decode_models_bucket(key: &[u8], bytes: &[u8]) -> Result<IdBucket, StoreError> {
+    decode_id_bucket("models", key, &inflate_models(key, bytes)?)
+}
+
+/// The entry ids with a model in a `models` record, in id order.
+pub fn models_bucket_ids(key: &[u8], bytes: &[u8]) -> Result<Vec<u64>, StoreError> {
+    let raw = inflate_models(key, bytes)?;
+    let mut ids = Vec::with_capacity(ID_BUCKET as usize);
+    walk_id_bucket("models", key, &raw, |id, _| {
+        ids.push(id);
+        true
+    })?;
+    Ok(ids)
+}
+
+/// `encode_id_bucket` of the models in a `models` record.
+pub fn inflate_models(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let bad = |message: String| bucket_error("models", key, &message);
+    let (len, body) = match bytes {
+        [MODELS_LZ4, a, b, c, d, body @ ..] => (u32::from_be_bytes([*a, *b, *c, *d]) as usize, body),
+        _ => return Err(bad("not a compressed models record".into())),
+    };
+    if len > MODELS_MAX {
+        return Err(bad(format!("models record claims {len} bytes")));
+    }
+    let raw = lz4_flex::block::decompress(body, len)
+        .map_err(|e| bad(format!("compressed models do not inflate: {e}")))?;
+    if raw.len() != len {
+        return Err(bad(format!("models record inflates to {} bytes, not {len}", raw.len())));
+    }
+    Ok(raw)
 }
 
 /// The record of `id` in a bucket, without copying the others.
@@ -331,5 +384,27 @@ mod tests {
         assert!(err.to_string().contains("outbox"), "{err}");
         assert!(decode_id_bucket("models", &k, &[]).is_err());
         assert!(decode_id_bucket("models", &k, &[VERSION + 1]).is_err());
+    }
+
+    #[test]
+    fn models_records_are_one_compressed_stream_and_refuse_damage() {
+        let model = |i: u64| format!("{{\"FBillNo\":\"JST-{i}\",\"FEntity\":[{{\"FMaterialId\":{{\"FNumber\":\"SKU-{i}\"}}}}]}}");
+        let b: IdBucket = (32..48).map(|i| (i, model(i).into_bytes())).collect();
+        let k = id_bucket_key(32);
+        let bytes = encode_models_bucket(&b);
+        assert!(bytes.len() * 3 < encode_id_bucket(&b).len(), "{} bytes", bytes.len());
+        assert_eq!(decode_models_bucket(&k, &bytes).unwrap(), b);
+        assert_eq!(decode_models_bucket(&k, &encode_models_bucket(&Vec::new())).unwrap(), Vec::new());
+        // Cut short, a wrong length, a huge length, not compressed at all.
+        for bad in [
+            bytes[..bytes.len() - 2].to_vec(),
+            [&bytes[..4], &[bytes[4] ^ 1], &bytes[5..]].concat(),
+            [&[bytes[0], 0xff, 0xff, 0xff, 0xff][..], &bytes[5..]].concat(),
+            encode_id_bucket(&b),
+            Vec::new(),
+        ] {
+            let err = decode_models_bucket(&k, &bad).unwrap_err();
+            assert!(err.to_string().contains("models"), "{err}");
+        }
     }
 }

@@ -19,6 +19,7 @@ mod codec;
 mod error;
 mod ingest;
 mod layout;
+mod models;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ pub use types::*;
 pub use upkeep::{PruneStep, PRUNE_CHUNK};
 
 use codec::{decode, pair, prefix};
+use models::ModelReader;
 use tx::{Counter, Tx, TxResult, TX_TREES};
 
 /// Handle to the store; cheap to clone, share it between actors.
@@ -163,15 +165,6 @@ impl Store {
 
     /// Run one transaction over the `Tx` trees, then flush.
     fn run<A>(&self, f: impl Fn(&mut Tx) -> TxResult<A>) -> Result<A, StoreError> {
-        self.run_packed(&[], f)
-    }
-
-    /// `run` with models already compressed (`codec::pack_model`) for `put_entry` to use.
-    fn run_packed<A>(
-        &self,
-        packed: &[(&[u8], Vec<u8>)],
-        f: impl Fn(&mut Tx) -> TxResult<A>,
-    ) -> Result<A, StoreError> {
         let now = crate::time::now_unix();
         let out = {
             let _w = self.inner.write.lock();
@@ -179,7 +172,7 @@ impl Store {
                 .trees
                 .as_slice()
                 .transaction(|t: &Vec<TransactionalTree>| {
-                    let mut tx = Tx::new(t, now, packed);
+                    let mut tx = Tx::new(t, now);
                     let a = f(&mut tx)?;
                     tx.commit()?;
                     Ok(a)
@@ -201,11 +194,8 @@ impl Store {
     }
 
     /// `e` with its model from the `models` tree.
-    fn with_model(&self, mut e: OutboxEntry) -> Result<OutboxEntry, StoreError> {
-        if let Some(m) = self.stored_model(e.id)? {
-            e.model = m;
-        }
-        Ok(e)
+    fn with_model(&self, e: OutboxEntry) -> Result<OutboxEntry, StoreError> {
+        ModelReader::default().fill(self, e)
     }
 
     /// Entry `id` with an empty `model`.
@@ -215,7 +205,7 @@ impl Store {
 
     /// The model JSON of entry `id` as the `models` tree keeps it, if any.
     fn stored_model(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with_id_record("models", id, codec::unpack_model)
+        ModelReader::default().model(self, id)
     }
 
     /// Runs `f` on the record of entry `id` in `tree` (`outbox` or `models`), if it has one.
@@ -303,8 +293,10 @@ impl Store {
         keys.sort_unstable();
         keys.truncate(limit);
         let mut out = Vec::with_capacity(keys.len());
+        let mut models = ModelReader::default();
         for (_, id) in keys {
-            out.push(indexed("due", id, self.entry_at(id)?)?);
+            let e = indexed("due", id, self.entry_without_model(id)?)?;
+            out.push(models.fill(self, e)?);
         }
         Ok(out)
     }
@@ -312,9 +304,10 @@ impl Store {
     /// Every InFlight entry, with its model. The Writer pages through them with
     /// [`in_flight_after`](Self::in_flight_after) instead.
     pub fn in_flight(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut models = ModelReader::default();
         self.in_flight_after(None, usize::MAX)?
             .into_iter()
-            .map(|e| self.with_model(e))
+            .map(|e| models.fill(self, e))
             .collect()
     }
 

@@ -137,6 +137,7 @@ impl Tx<'_> {
         let key = (tree, codec::id_bucket_key(id));
         let b = cached(&mut cache.ids, &key, write, |(tree, k)| {
             Ok(match self.t[*tree].get(k)? {
+                Some(v) if *tree == MODELS => codec::decode_models_bucket(k, &v).map_err(abort)?,
                 Some(v) => codec::decode_id_bucket(tree_name(*tree), k, &v).map_err(abort)?,
                 None => Vec::new(),
             })
@@ -198,14 +199,7 @@ impl Tx<'_> {
 
     /// The model JSON of entry `id`, if it has one.
     pub fn model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
-        let key = codec::id_key(id);
-        self.with_ids(MODELS, id, false, |b| {
-            b.iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, m)| codec::unpack_model(&key, m))
-        })?
-        .transpose()
-        .map_err(abort)
+        self.id_record(MODELS, id)
     }
 
     /// The source document (JSON) kept for entry `id`, whose mapping failed.
@@ -213,7 +207,7 @@ impl Tx<'_> {
         match self.id_record(SOURCES, id)? {
             Some(packed) => {
                 let key = codec::id_key(id);
-                codec::unpack_model(&key, &packed).map(Some).map_err(abort)
+                codec::unpack_source(&key, &packed).map(Some).map_err(abort)
             }
             None => Ok(None),
         }
@@ -221,16 +215,16 @@ impl Tx<'_> {
 
     /// Keep (or with `None` forget) the source document of entry `id`.
     pub fn set_source(&self, id: u64, json: Option<&[u8]>) -> TxResult<()> {
-        let packed = json.filter(|j| !j.is_empty()).map(codec::pack_model);
+        let packed = json.filter(|j| !j.is_empty()).map(codec::pack_source);
         if packed.is_none() && !self.has_id_record(SOURCES, id)? {
             return Ok(());
         }
         self.set_id_record(SOURCES, id, packed)
     }
 
-    /// Store (or with `None` remove) the compressed model of entry `id`.
-    pub fn set_packed_model(&self, id: u64, packed: Option<Vec<u8>>) -> TxResult<()> {
-        self.set_id_record(MODELS, id, packed)
+    /// Store (or with `None` remove) the model JSON of entry `id`.
+    pub fn set_model(&self, id: u64, model: Option<Vec<u8>>) -> TxResult<()> {
+        self.set_id_record(MODELS, id, model)
     }
 
     /// Writes the changed records back into their trees.
@@ -252,6 +246,8 @@ impl Tx<'_> {
             }
             if b.is_empty() {
                 self.t[tree].remove(&k)?;
+            } else if tree == MODELS {
+                self.t[tree].insert(&k, codec::encode_models_bucket(&b))?;
             } else {
                 self.t[tree].insert(&k, codec::encode_id_bucket(&b))?;
             }

@@ -40,6 +40,7 @@ const COUNTERS: usize = 4;
 const FILTERED: usize = 5;
 const SCHEMES: usize = 6;
 /// Mapped models, written once per model: state changes rewrite only the small entry record.
+/// A record holds the models of 16 entries, compressed together (`codec::encode_models_bucket`).
 pub(super) const MODELS: usize = 7;
 /// Line key owners, bucketed (`codec::line_bucket_key`).
 pub(super) const LINE_BUCKETS: usize = 8;
@@ -131,20 +132,17 @@ pub(crate) struct Tx<'a> {
     pub(super) t: &'a [TransactionalTree],
     pub now: i64,
     deltas: BTreeMap<(String, Counter), i64>,
-    /// Models compressed before the transaction (outside the write lock): (JSON, packed).
-    packed: &'a [(&'a [u8], Vec<u8>)],
     /// Doc records and line buckets read in this transaction, decoded once and written back
     /// once at `commit` (a page touches the same records several times).
     pub(super) cache: RefCell<Records>,
 }
 
 impl<'a> Tx<'a> {
-    pub fn new(t: &'a [TransactionalTree], now: i64, packed: &'a [(&'a [u8], Vec<u8>)]) -> Self {
+    pub fn new(t: &'a [TransactionalTree], now: i64) -> Self {
         Tx {
             t,
             now,
             deltas: BTreeMap::new(),
-            packed,
             cache: RefCell::new(Records::default()),
         }
     }
@@ -194,18 +192,9 @@ impl<'a> Tx<'a> {
             }
         }
         let changed = old.map(|o| o.model != new.model).unwrap_or(true);
-        if changed && new.model.is_empty() {
-            self.set_packed_model(new.id, None)?;
-        } else if changed {
-            let packed = match self
-                .packed
-                .iter()
-                .find(|(json, _)| *json == new.model.as_slice())
-            {
-                Some((_, packed)) => packed.clone(),
-                None => codec::pack_model(&new.model),
-            };
-            self.set_packed_model(new.id, Some(packed))?;
+        if changed {
+            let model = (!new.model.is_empty()).then(|| new.model.clone());
+            self.set_model(new.id, model)?;
         }
         self.set_id_record(OUTBOX, new.id, Some(codec::encode_entry_record(new)))?;
         let new_keys = index_keys(new);
@@ -319,7 +308,7 @@ impl Tx<'_> {
     /// Remove an entry that no index other than the dead index refers to (a change notice).
     pub fn remove_notice(&mut self, e: &OutboxEntry) -> TxResult<()> {
         self.set_id_record(OUTBOX, e.id, None)?;
-        self.set_packed_model(e.id, None)?;
+        self.set_model(e.id, None)?;
         self.t[DEAD].remove(codec::dead_key(&e.scheme, e.id))?;
         self.count(&e.scheme, Counter::of(&e.state), -1);
         if e.changed_after_delivery {

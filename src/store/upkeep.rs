@@ -76,7 +76,7 @@ impl Store {
                 if !expired(&e, before) {
                     continue;
                 }
-                tx.set_packed_model(id, None)?;
+                tx.set_model(id, None)?;
                 tx.set_source(id, None)?;
                 tx.clear_trace(&e.scheme, &e.source_key)?;
                 n += 1;
@@ -108,9 +108,8 @@ impl Store {
         let mut scanned = 0u64;
         for kv in records {
             let (k, v) = kv?;
-            let with_model: Vec<u64> = codec::decode_id_bucket("models", &k, &v)?
+            let with_model: Vec<u64> = codec::models_bucket_ids(&k, &v)?
                 .into_iter()
-                .map(|(id, _)| id)
                 .filter(|id| after.is_none_or(|a| *id > a))
                 .collect();
             let Some(&last) = with_model.last() else {

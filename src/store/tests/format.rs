@@ -38,14 +38,14 @@ fn refusal(dir: &tempfile::TempDir) -> String {
     msg
 }
 
-/// Formats 1 and 2 (and the stores before any format) are no longer read: refused, unchanged.
+/// Formats 1 to 3 (and the stores before any format) are not read: refused, unchanged.
 #[test]
 fn stores_of_earlier_formats_are_refused_with_what_to_do() {
-    for f in [Some(1), Some(2), None] {
+    for f in [Some(1), Some(2), Some(3), None] {
         let dir = store_of_format(f);
         let msg = refusal(&dir);
         assert!(
-            msg.contains("reads only store format 3") && msg.contains("development build"),
+            msg.contains(&format!("reads only store format {STORE_FORMAT}")) && msg.contains("development build"),
             "{msg}"
         );
         assert!(
