@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::time::parse_beijing;
@@ -76,7 +77,13 @@ pub struct Docs {
     pub max_line: i64,
     versions: HashMap<Key, Vec<(i64, Arc<SimDoc>)>>,
     latest: BTreeMap<(i64, Key), Arc<SimDoc>>,
+    /// The documents matching the last query (its `biz` without `page_index`), so that paging
+    /// through a window filters it once, not once per page; forgotten when a version is added.
+    matches: Mutex<Option<(String, Matches)>>,
 }
+
+/// The documents matching one query, in page order.
+pub type Matches = Arc<Vec<Arc<SimDoc>>>;
 
 impl Docs {
     /// No documents yet; `key_field` names the document key (`io_id`, `sku_id`).
@@ -87,6 +94,7 @@ impl Docs {
             max_line: 0,
             versions: HashMap::new(),
             latest: BTreeMap::new(),
+            matches: Mutex::new(None),
         }
     }
 
@@ -110,6 +118,7 @@ impl Docs {
             }
         }
         let doc = Arc::new(SimDoc::new(doc));
+        *self.matches.get_mut() = None;
         let list = self.versions.entry(key.clone()).or_default();
         if let Some(&(last, _)) = list.last() {
             self.latest.remove(&(last, key.clone()));
@@ -120,6 +129,20 @@ impl Docs {
             self.latest.insert((*m, key), d.clone());
         }
         Ok(())
+    }
+
+    /// The documents matching the query `key`, computed by `find` unless the last query was
+    /// the same one and no version was added since.
+    pub fn matching(&self, key: String, find: impl FnOnce() -> Vec<Arc<SimDoc>>) -> Matches {
+        let mut last = self.matches.lock();
+        if let Some((k, m)) = &*last {
+            if *k == key {
+                return m.clone();
+            }
+        }
+        let m = Arc::new(find());
+        *last = Some((key, m.clone()));
+        m
     }
 
     /// The latest versions modified within `[begin_ms, end_ms]`, in (modified, key) order.

@@ -239,8 +239,8 @@ pub fn documents(spec: &ApiSpec, docs: &Docs, biz: &Value) -> Result<String, Str
         }
         true
     };
-    // Counted and paged without collecting the whole window: a backfill pages through windows
-    // of tens of thousands of documents.
+    // A backfill pages through windows of thousands of documents: the window is filtered once
+    // for all its pages (`Docs::matching`), not twice per page.
     let in_window = |d: &&Arc<SimDoc>| match window {
         Some((b, e)) => d
             .time_ms(date_field)
@@ -256,10 +256,21 @@ pub fn documents(spec: &ApiSpec, docs: &Docs, biz: &Value) -> Result<String, Str
             None => Box::new(docs.latest().filter(keep)),
         }
     };
-    let count = matching().count();
+    // The same query with another page_index reads the same documents: filtered once.
+    let query = match biz {
+        Value::Object(o) => {
+            let mut o = o.clone();
+            o.remove("page_index");
+            format!("{} {}", spec.path, Value::Object(o))
+        }
+        other => format!("{} {other}", spec.path),
+    };
+    let all = docs.matching(query, || matching().cloned().collect());
+    let count = all.len();
     let page_count = count.div_ceil(size as usize);
     let skip = ((index - 1) as usize).saturating_mul(size as usize);
-    let datas: Vec<&Value> = matching()
+    let datas: Vec<&Value> = all
+        .iter()
         .skip(skip)
         .take(size as usize)
         .map(|d| &d.value)

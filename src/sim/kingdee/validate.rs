@@ -67,11 +67,20 @@ fn qty_of(v: &Value) -> Option<f64> {
     }
 }
 
+/// The key of `obj` naming field `key` (Kingdee's field keys ignore case; an exact match wins).
+/// A scan, not a hash lookup: a model object has a dozen keys, most of the fields a form knows
+/// are absent from it, and keys of another length are passed over at once.
 fn key_in(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    if obj.contains_key(key) {
-        return Some(key.to_string());
+    let mut folded = None;
+    for k in obj.keys().filter(|k| k.len() == key.len()) {
+        if k == key {
+            return Some(k.clone());
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(key) {
+            folded = Some(k);
+        }
     }
-    obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
+    folded.cloned()
 }
 
 /// Checks (and cleans) one object against field specs. `entry_row` = (entry caption, 1-based
