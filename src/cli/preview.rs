@@ -217,7 +217,7 @@ fn show_outcome(s: &Scheme, outcome: MapOutcome, out: &mut dyn Write) -> io::Res
                 m.identity,
                 m.line_keys.len()
             )?;
-            let text = serde_json::to_string_pretty(&m.model).unwrap_or_default();
+            let text = serde_json::to_string_pretty(&m.model()).unwrap_or_default();
             writeln!(out, "{text}")?;
             Ok(true)
         }

@@ -4,6 +4,7 @@ use rhai::{Dynamic, Scope};
 use serde_json::{Map, Value};
 
 use super::native;
+use super::path::SourcePath;
 use super::sandbox::{self, DataSizes};
 use super::script::{to_json, Script, ScriptEngine, VAR_DOC, VAR_INDEX, VAR_ITEM};
 use super::template::Template;
@@ -82,10 +83,6 @@ impl<'a> Run<'a> {
         Ok(Value::Object(out))
     }
 
-    pub fn header(&mut self, fields: &[(String, Template)]) -> Result<Value, FieldError> {
-        self.object(fields, None)
-    }
-
     fn value(&mut self, t: &Template, row: Option<Row>) -> Result<Value, FieldError> {
         match t {
             Template::Const(v) => Ok(v.clone()),
@@ -115,21 +112,7 @@ impl<'a> Run<'a> {
                 Ok(Value::Array(out))
             }
             Template::Entries { from, fields } => {
-                let src = from.resolve(self.doc, row.map(|r| r.item));
-                let elems: &[Value] = match src {
-                    None | Some(Value::Null) => &[],
-                    Some(Value::Array(a)) => a,
-                    Some(other) => {
-                        return Err(FieldError {
-                            field: String::new(),
-                            message: format!(
-                                "`{}` is not an array (found {})",
-                                from.as_str(),
-                                type_name(other)
-                            ),
-                        })
-                    }
-                };
+                let elems = self.elements(from, row)?;
                 let outer = self.row_pushed.take();
                 let mut out = Vec::with_capacity(elems.len());
                 for (index, item) in elems.iter().enumerate() {
@@ -148,7 +131,123 @@ impl<'a> Run<'a> {
     }
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// The model of the header `fields` built as a `Value` (what `write_header` must write).
+    #[cfg(test)]
+    pub fn model_value(&mut self, fields: &[(String, Template)]) -> Result<Value, FieldError> {
+        self.object(fields, None)
+    }
+
+    /// The source array an entry template iterates (missing or null: none).
+    fn elements(&self, from: &SourcePath, row: Option<Row<'a>>) -> Result<&'a [Value], FieldError> {
+        match from.resolve(self.doc, row.map(|r| r.item)) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(other) => Err(FieldError {
+                field: String::new(),
+                message: format!(
+                    "`{}` is not an array (found {})",
+                    from.as_str(),
+                    type_name(other)
+                ),
+            }),
+        }
+    }
+
+    /// Writes the model of the header `fields` into `out` as compact JSON, the bytes
+    /// `serde_json::to_vec` gives for the model built as a `Value`, without building it: source
+    /// values are written where they are, and no map of the model's fields is made. Returns the
+    /// value of the header field `identity` as text (`path::key_string`; empty if none).
+    pub fn write_header(
+        &mut self,
+        fields: &[(String, Template)],
+        identity: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<String, FieldError> {
+        let mut id = String::new();
+        out.push(b'{');
+        for (i, (k, t)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(out, k);
+            if k == identity {
+                let v = self.value(t, None).map_err(|e| e.prefixed(k))?;
+                id = super::path::key_string(Some(&v));
+                write_json(out, &v);
+            } else {
+                self.write(t, None, out).map_err(|e| e.prefixed(k))?;
+            }
+        }
+        out.push(b'}');
+        Ok(id)
+    }
+
+    fn write_object(
+        &mut self,
+        fields: &[(String, Template)],
+        row: Option<Row>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FieldError> {
+        out.push(b'{');
+        for (i, (k, t)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(out, k);
+            self.write(t, row, out).map_err(|e| e.prefixed(k))?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// `value`, written into `out` instead of returned.
+    fn write(&mut self, t: &Template, row: Option<Row>, out: &mut Vec<u8>) -> Result<(), FieldError> {
+        match t {
+            Template::Const(v) => write_json(out, v),
+            Template::Path(p) => match p.resolve(self.doc, row.map(|r| r.item)) {
+                Some(v) => write_json(out, v),
+                None => out.extend_from_slice(b"null"),
+            },
+            Template::Script(_) => {
+                let v = self.value(t, row)?;
+                write_json(out, &v);
+            }
+            Template::Object(fields) => self.write_object(fields, row, out)?,
+            Template::Array(items) => {
+                out.push(b'[');
+                for (i, t) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write(t, row, out)
+                        .map_err(|e| e.prefixed(&format!("[{i}]")))?;
+                }
+                out.push(b']');
+            }
+            Template::Entries { from, fields } => {
+                let elems = self.elements(from, row)?;
+                let outer = self.row_pushed.take();
+                out.push(b'[');
+                for (index, item) in elems.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    let r = self.write_object(fields, Some(Row { item, index }), out);
+                    if let (Some(len), Some(scope)) = (self.row_pushed.take(), self.scope.as_mut())
+                    {
+                        // Back to the enclosing row (or the header) for the fields that follow.
+                        scope.rewind(len);
+                    }
+                    r.map_err(|e| e.prefixed(&format!("[{index}]")))?;
+                }
+                self.row_pushed = outer;
+                out.push(b']');
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a script natively when it can (see [`native`](super::native)), else in rhai.
     fn run_script(&mut self, s: &Script, row: Option<Row>) -> Result<Value, FieldError> {
         let engine = self.engine;
@@ -183,6 +282,17 @@ impl Run<'_> {
             message: format!("script result cannot be written as JSON: {m}"),
         })
     }
+}
+
+/// `v` as compact JSON, as `serde_json::to_vec` writes it (into a `Vec`, which cannot fail).
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// `"key":`, the key escaped as serde_json escapes it.
+fn write_key(out: &mut Vec<u8>, k: &str) {
+    let _ = serde_json::to_writer(&mut *out, k);
+    out.push(b':');
 }
 
 /// A JSON value as rhai sees it (`null` is `()`; integers that fit `i64` are integers, other

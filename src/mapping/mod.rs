@@ -72,12 +72,18 @@ pub struct Mapped {
     pub identity: String,
     /// The source line keys (`ioi_id` of each item), in order.
     pub line_keys: Vec<String>,
-    pub model: Value,
-    /// The model serialized once, as JSON bytes (what the outbox stores and the fingerprint is
-    /// computed over).
+    /// The model as JSON bytes, written once straight from the templates (what the outbox
+    /// stores, the fingerprint is computed over and BatchSave sends).
     pub json: Vec<u8>,
     /// FNV-1a 64 of `json`.
     pub fingerprint: u64,
+}
+
+impl Mapped {
+    /// The model as a JSON value, its fields in template order (for previews and tests).
+    pub fn model(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
 }
 
 impl MapOutcome {
@@ -214,11 +220,11 @@ impl Mapper {
                 Err(e) => return self.fail(&key, "precondition", &e.message),
             }
         }
-        let model = match run.header(&self.spec.fields) {
-            Ok(m) => m,
+        let mut json = Vec::with_capacity(1024);
+        let identity = match run.write_header(&self.spec.fields, &self.spec.identity_field, &mut json) {
+            Ok(id) => id,
             Err(e) => return self.fail(&key, &e.field, &e.message),
         };
-        let identity = path::key_string(model.get(self.spec.identity_field.as_str()));
         if identity.is_empty() {
             let msg = "is empty or missing; the model needs an identity";
             return self.fail(&key, &self.spec.identity_field, msg);
@@ -236,20 +242,12 @@ impl Mapper {
                 }
             }
         }
-        let json = match serde_json::to_vec(&model) {
-            Ok(b) => b,
-            Err(e) => {
-                let msg = format!("the model cannot be written as JSON: {e}");
-                return self.fail(&key, "", &msg);
-            }
-        };
         MapOutcome::Mapped(Mapped {
             source_key: key,
             identity,
             line_keys,
             fingerprint: fnv1a64(&json),
             json,
-            model,
         })
     }
 }

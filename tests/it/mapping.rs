@@ -39,7 +39,7 @@ fn sales_return_has_every_header_entry_and_subhead_field() {
     assert_eq!(m.source_key, "10001");
     assert_eq!(m.identity, "JST-10001");
     assert_eq!(m.line_keys, vec!["20001", "20002"]);
-    let model = &m.model;
+    let model = &m.model();
     assert_eq!(model["FBillTypeID"], json!({"FNUMBER": "XSTHD01_SYS"}));
     assert_eq!(model["FBillNo"], "JST-10001");
     assert_eq!(
@@ -99,7 +99,7 @@ fn batches_spelled_batchs_feed_the_lot_when_the_item_has_none() {
         .expect("item")
         .remove("batch_id");
     let m = mapped(s.mapper.map(&doc));
-    assert_eq!(m.model["FEntity"][0]["FLot"]["FNumber"], "B20260801");
+    assert_eq!(m.model()["FEntity"][0]["FLot"]["FNumber"], "B20260801");
 }
 
 #[test]
@@ -214,13 +214,13 @@ fn unexpected_field_types_and_times_without_milliseconds() {
     let m = mapped(s.mapper.map(&doc));
     assert_eq!(m.identity, "JST-10001");
     assert_eq!(m.line_keys[0], "20001");
-    assert_eq!(m.model["FDate"], "2026-09-02");
+    assert_eq!(m.model()["FDate"], "2026-09-02");
     assert_eq!(
-        m.model["FEntity"][0]["FTAXPRICE"], 12.35,
+        m.model()["FEntity"][0]["FTAXPRICE"], 12.35,
         "rounded to 2 digits"
     );
-    assert_eq!(m.model["FHeadNote"], "聚水潭其它进仓 10001");
-    assert_eq!(m.model["FEntity"][0]["FORDERNO"], "");
+    assert_eq!(m.model()["FHeadNote"], "聚水潭其它进仓 10001");
+    assert_eq!(m.model()["FEntity"][0]["FORDERNO"], "");
     let mut doc = a_return();
     doc["items"] = json!("not a list");
     assert!(matches!(
@@ -237,7 +237,7 @@ fn shop_becomes_a_stock() {
     let m = mapped(s.mapper.map(&shops[0]));
     assert_eq!(m.identity, "JSTSHOP10178845");
     assert!(m.line_keys.is_empty());
-    let model = &m.model;
+    let model = &m.model();
     assert_eq!(model["FName"], "杭州旗舰店");
     assert_eq!(model["FNumber"], "JSTSHOP10178845");
     assert_eq!(model["FUseOrgId"]["FNumber"], "100");
@@ -248,7 +248,7 @@ fn shop_becomes_a_stock() {
     assert_eq!(model["FAddress"], "");
     // null shop_url, timestamps with milliseconds
     let m = mapped(s.mapper.map(&shops[1]));
-    assert_eq!(m.model["FName"], "0103顺祥测试店铺mr.g");
+    assert_eq!(m.model()["FName"], "0103顺祥测试店铺mr.g");
 }
 
 #[test]
@@ -295,7 +295,7 @@ FSerials = { from = "item.sns", fields = { FSerialNo = "$item.sn", FTag = '=item
     assert_eq!(m.identity, "PO-1");
     assert_eq!(m.line_keys, vec!["1", "2"]);
     assert_eq!(
-        m.model,
+        m.model(),
         json!({
             "FBillNo": "PO-1", "FConst": "$literal", "FEq": "=x", "FFirst": "A", "FTotal": 7.0,
             "FLink": [{"FEntity_Link_FRuleId": "R1", "FEntity_Link_FSBillId": "PO-1"}],
