@@ -202,7 +202,12 @@ impl<'a> Run<'a> {
     }
 
     /// `value`, written into `out` instead of returned.
-    fn write(&mut self, t: &Template, row: Option<Row>, out: &mut Vec<u8>) -> Result<(), FieldError> {
+    fn write(
+        &mut self,
+        t: &Template,
+        row: Option<Row>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FieldError> {
         match t {
             Template::Const(v) => write_json(out, v),
             Template::Path(p) => match p.resolve(self.doc, row.map(|r| r.item)) {

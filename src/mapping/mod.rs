@@ -221,10 +221,11 @@ impl Mapper {
             }
         }
         let mut json = Vec::with_capacity(1024);
-        let identity = match run.write_header(&self.spec.fields, &self.spec.identity_field, &mut json) {
-            Ok(id) => id,
-            Err(e) => return self.fail(&key, &e.field, &e.message),
-        };
+        let identity =
+            match run.write_header(&self.spec.fields, &self.spec.identity_field, &mut json) {
+                Ok(id) => id,
+                Err(e) => return self.fail(&key, &e.field, &e.message),
+            };
         if identity.is_empty() {
             let msg = "is empty or missing; the model needs an identity";
             return self.fail(&key, &self.spec.identity_field, msg);

@@ -182,7 +182,9 @@ pub fn models_bucket_ids(key: &[u8], bytes: &[u8]) -> Result<Vec<u64>, StoreErro
 pub fn inflate_models(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     let bad = |message: String| bucket_error("models", key, &message);
     let (len, body) = match bytes {
-        [MODELS_LZ4, a, b, c, d, body @ ..] => (u32::from_be_bytes([*a, *b, *c, *d]) as usize, body),
+        [MODELS_LZ4, a, b, c, d, body @ ..] => {
+            (u32::from_be_bytes([*a, *b, *c, *d]) as usize, body)
+        }
         _ => return Err(bad("not a compressed models record".into())),
     };
     if len > MODELS_MAX {
@@ -191,7 +193,10 @@ pub fn inflate_models(key: &[u8], bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     let raw = lz4_flex::block::decompress(body, len)
         .map_err(|e| bad(format!("compressed models do not inflate: {e}")))?;
     if raw.len() != len {
-        return Err(bad(format!("models record inflates to {} bytes, not {len}", raw.len())));
+        return Err(bad(format!(
+            "models record inflates to {} bytes, not {len}",
+            raw.len()
+        )));
     }
     Ok(raw)
 }
@@ -388,13 +393,22 @@ mod tests {
 
     #[test]
     fn models_records_are_one_compressed_stream_and_refuse_damage() {
-        let model = |i: u64| format!("{{\"FBillNo\":\"JST-{i}\",\"FEntity\":[{{\"FMaterialId\":{{\"FNumber\":\"SKU-{i}\"}}}}]}}");
+        let model = |i: u64| {
+            format!("{{\"FBillNo\":\"JST-{i}\",\"FEntity\":[{{\"FMaterialId\":{{\"FNumber\":\"SKU-{i}\"}}}}]}}")
+        };
         let b: IdBucket = (32..48).map(|i| (i, model(i).into_bytes())).collect();
         let k = id_bucket_key(32);
         let bytes = encode_models_bucket(&b);
-        assert!(bytes.len() * 3 < encode_id_bucket(&b).len(), "{} bytes", bytes.len());
+        assert!(
+            bytes.len() * 3 < encode_id_bucket(&b).len(),
+            "{} bytes",
+            bytes.len()
+        );
         assert_eq!(decode_models_bucket(&k, &bytes).unwrap(), b);
-        assert_eq!(decode_models_bucket(&k, &encode_models_bucket(&Vec::new())).unwrap(), Vec::new());
+        assert_eq!(
+            decode_models_bucket(&k, &encode_models_bucket(&Vec::new())).unwrap(),
+            Vec::new()
+        );
         // Cut short, a wrong length, a huge length, not compressed at all.
         for bad in [
             bytes[..bytes.len() - 2].to_vec(),

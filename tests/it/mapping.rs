@@ -216,7 +216,8 @@ fn unexpected_field_types_and_times_without_milliseconds() {
     assert_eq!(m.line_keys[0], "20001");
     assert_eq!(m.model()["FDate"], "2026-09-02");
     assert_eq!(
-        m.model()["FEntity"][0]["FTAXPRICE"], 12.35,
+        m.model()["FEntity"][0]["FTAXPRICE"],
+        12.35,
         "rounded to 2 digits"
     );
     assert_eq!(m.model()["FHeadNote"], "聚水潭其它进仓 10001");

@@ -136,11 +136,17 @@ fn every_shipped_formula_gives_the_same_model_for_numbers_and_numeric_strings() 
         let numbers = mapped(s.mapper.map(&as_numbers(doc)));
         let strings = mapped(s.mapper.map(&as_strings(doc)));
         assert_eq!(
-            numbers.model(), strings.model(),
+            numbers.model(),
+            strings.model(),
             "document {}: numbers and numeric strings map differently",
             doc["io_id"]
         );
-        assert_eq!(as_sent.model(), numbers.model(), "document {}", doc["io_id"]);
+        assert_eq!(
+            as_sent.model(),
+            numbers.model(),
+            "document {}",
+            doc["io_id"]
+        );
         assert_eq!(numbers.fingerprint, strings.fingerprint);
         for (e, line) in as_sent.model()["FEntity"]
             .as_array()

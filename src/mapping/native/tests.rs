@@ -475,7 +475,10 @@ fn the_shipped_sales_return_needs_no_rhai() {
     let MapOutcome::Mapped(m) = &out else {
         panic!("{out:?}");
     };
-    assert_eq!(m.model()["FEntity"][0]["FLot"]["FNumber"], json!("B20260801"));
+    assert_eq!(
+        m.model()["FEntity"][0]["FLot"]["FNumber"],
+        json!("B20260801")
+    );
     assert_eq!(m.model()["FEntity"][1]["FLot"]["FNumber"], json!(""));
     assert_eq!(runs, 0, "scripts run in rhai");
     // As ferry did before: every script in rhai (the count the issue measured).

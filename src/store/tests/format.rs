@@ -45,7 +45,8 @@ fn stores_of_earlier_formats_are_refused_with_what_to_do() {
         let dir = store_of_format(f);
         let msg = refusal(&dir);
         assert!(
-            msg.contains(&format!("reads only store format {STORE_FORMAT}")) && msg.contains("development build"),
+            msg.contains(&format!("reads only store format {STORE_FORMAT}"))
+                && msg.contains("development build"),
             "{msg}"
         );
         assert!(
