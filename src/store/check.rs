@@ -75,7 +75,7 @@ impl Store {
                 due.push((e.form_id.clone(), d, e.id));
             }
             if matches!(e.state, Delivery::InFlight { .. }) {
-                inflight.push((codec::id_key(e.id).to_vec(), Vec::new()));
+                inflight.push(e.id);
             }
             if matches!(e.state, Delivery::Dead { .. }) {
                 dead.push((codec::dead_key(&e.scheme, e.id), Vec::new()));
@@ -116,6 +116,7 @@ impl Store {
                 .or_default() += 1;
         }
         let due = self.expected_due(due);
+        let inflight = expected_inflight(inflight);
         for (name, want) in [("due", due), ("inflight", inflight), ("dead", dead)] {
             let have: Vec<(Vec<u8>, Vec<u8>)> = self
                 .tree(name)
@@ -167,4 +168,16 @@ impl Store {
             .map(|(k, bits)| (k, codec::encode_due_bits(bits).to_vec()))
             .collect()
     }
+}
+
+/// The in-flight index that InFlight entries `ids` imply: bits per id bucket.
+fn expected_inflight(ids: Vec<u64>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut buckets: BTreeMap<[u8; 9], codec::DueBits> = BTreeMap::new();
+    for id in ids {
+        *buckets.entry(codec::id_bucket_key(id)).or_default() |= codec::due_bit(id);
+    }
+    buckets
+        .into_iter()
+        .map(|(k, bits)| (k.to_vec(), codec::encode_due_bits(bits).to_vec()))
+        .collect()
 }

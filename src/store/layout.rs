@@ -2,7 +2,8 @@
 //! every leaf of 16 keys, and keys that only grow leave leaves half full, so the store's memory
 //! follows its number of keys: neighbouring records share one key each (outbox records and
 //! models of 16 consecutive entries, docs records of neighbouring source keys, line keys of
-//! neighbouring `ioi_id`s, due-index records of one id bucket falling due in the same second).
+//! neighbouring `ioi_id`s, due-index records of one id bucket falling due in the same second,
+//! the in-flight marks of one id bucket).
 
 use super::codec::{decode, prefix, show_key, VERSION};
 use super::error::StoreError;
@@ -44,10 +45,36 @@ pub fn encode_due_bits(bits: DueBits) -> [u8; 3] {
 }
 
 pub fn decode_due_bits(key: &[u8], bytes: &[u8]) -> Result<DueBits, StoreError> {
-    match bucket_body("due", key, bytes)? {
+    decode_bits("due", key, bytes)
+}
+
+/// The bits of a `due` or `inflight` record (`encode_due_bits`).
+pub fn decode_bits(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<DueBits, StoreError> {
+    match bucket_body(tree, key, bytes)? {
         [a, b] => Ok(u16::from_be_bytes([*a, *b])),
-        _ => Err(bucket_error("due", key, "due bucket is not two bytes")),
+        _ => Err(bucket_error(tree, key, "bucket is not two bytes")),
     }
+}
+
+/// The entry ids whose bits are set in the bits record of id bucket `key` (`inflight`), in id
+/// order.
+pub fn id_bucket_bits(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<Vec<u64>, StoreError> {
+    let bits = decode_bits(tree, key, bytes)?;
+    let group = match key {
+        [b'b', rest @ ..] if rest.len() == 8 => u64::from_be_bytes(
+            rest.try_into()
+                .map_err(|_| bucket_error(tree, key, "key"))?,
+        ),
+        _ => return Err(bucket_error(tree, key, "not an id bucket key")),
+    };
+    Ok((0..ID_BUCKET)
+        .filter(|i| bits & (1 << i) != 0)
+        .map(|i| group * ID_BUCKET + i)
+        .collect())
 }
 
 /// The due time and the waiting entry ids, in id order, of one due record.
@@ -365,6 +392,23 @@ mod tests {
         assert!(decode_due_bits(&k, &[]).is_err());
         let err = decode_due_bits(&k, &[VERSION + 1, 0, 1]).unwrap_err();
         assert!(err.to_string().contains("due"), "{err}");
+    }
+
+    #[test]
+    fn inflight_bits_name_their_entries_in_id_order() {
+        let k = id_bucket_key(40);
+        let bytes = encode_due_bits(due_bit(47) | due_bit(32) | due_bit(35));
+        assert_eq!(
+            id_bucket_bits("inflight", &k, &bytes).unwrap(),
+            vec![32, 35, 47]
+        );
+        assert_eq!(
+            id_bucket_bits("inflight", &k, &encode_due_bits(0)).unwrap(),
+            Vec::<u64>::new()
+        );
+        assert!(id_bucket_bits("inflight", b"b123", &bytes).is_err());
+        let err = id_bucket_bits("inflight", &k, &bytes[..2]).unwrap_err();
+        assert!(err.to_string().contains("inflight"), "{err}");
     }
 
     #[test]

@@ -319,17 +319,25 @@ impl Store {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        use std::ops::Bound::{Excluded, Unbounded};
+        use std::ops::Bound::{Included, Unbounded};
         let tree = self.tree("inflight");
-        let keys = match after {
-            Some(id) => tree.range((Excluded(codec::id_key(id)), Unbounded)),
+        // The bucket holding `after` may hold later ids as well.
+        let records = match after {
+            Some(id) => tree.range((Included(codec::id_bucket_key(id)), Unbounded)),
             None => tree.iter(),
         };
         let mut out = Vec::new();
-        for k in keys.keys().take(limit) {
-            let k = k?;
-            let id = codec::read_id("inflight", &k, &k)?;
-            out.push(indexed("inflight", id, self.entry_without_model(id)?)?);
+        for kv in records {
+            let (k, v) = kv?;
+            for id in codec::id_bucket_bits("inflight", &k, &v)? {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                if after.is_some_and(|a| id <= a) {
+                    continue;
+                }
+                out.push(indexed("inflight", id, self.entry_without_model(id)?)?);
+            }
         }
         Ok(out)
     }

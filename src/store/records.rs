@@ -11,7 +11,7 @@ use super::codec::{
 };
 use super::error::StoreError;
 use super::tx::{
-    abort, tree_name, Tx, TxResult, DOCS, DUE, LINE_BUCKETS, MODELS, SOURCES, TRACE_KEEP,
+    abort, tree_name, Tx, TxResult, DOCS, DUE, INFLIGHT, LINE_BUCKETS, MODELS, SOURCES, TRACE_KEEP,
 };
 use super::types::{Delivery, OutboxEntry, TraceEvent, TraceKind};
 
@@ -26,6 +26,8 @@ pub(crate) struct Records {
     ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
     /// Due buckets by key: the waiting entries' bits.
     dues: HashMap<Vec<u8>, (DueBits, bool)>,
+    /// In-flight buckets by id bucket key: the InFlight entries' bits.
+    inflight: HashMap<[u8; 9], (DueBits, bool)>,
 }
 
 /// A line key owned by another live entry.
@@ -197,6 +199,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Marks entry `id` as InFlight (`sent`) or not in the in-flight index.
+    pub(super) fn set_inflight_bit(&self, id: u64, sent: bool) -> TxResult<()> {
+        let mut cache = self.cache.borrow_mut();
+        let key = codec::id_bucket_key(id);
+        let bits = cached(&mut cache.inflight, &key, true, |k| {
+            match self.t[INFLIGHT].get(k)? {
+                Some(v) => codec::decode_bits("inflight", k, &v).map_err(abort),
+                None => Ok(0),
+            }
+        })?;
+        if sent {
+            *bits |= codec::due_bit(id);
+        } else {
+            *bits &= !codec::due_bit(id);
+        }
+        Ok(())
+    }
+
     /// The model JSON of entry `id`, if it has one.
     pub fn model(&self, id: u64) -> TxResult<Option<Vec<u8>>> {
         self.id_record(MODELS, id)
@@ -238,6 +258,16 @@ impl Tx<'_> {
                 self.t[DUE].remove(k)?;
             } else {
                 self.t[DUE].insert(k, &codec::encode_due_bits(bits))?;
+            }
+        }
+        for (k, (bits, dirty)) in cache.inflight {
+            if !dirty {
+                continue;
+            }
+            if bits == 0 {
+                self.t[INFLIGHT].remove(&k)?;
+            } else {
+                self.t[INFLIGHT].insert(&k, &codec::encode_due_bits(bits))?;
             }
         }
         for ((tree, k), (b, dirty)) in cache.ids {

@@ -34,7 +34,9 @@ pub(crate) const TX_TREES: [&str; 11] = [
 ];
 pub(super) const OUTBOX: usize = 0;
 pub(super) const DUE: usize = 1;
-const INFLIGHT: usize = 2;
+/// InFlight entries: a bit per entry under its id bucket key (`codec::id_bucket_key`), like
+/// the due index's bits.
+pub(super) const INFLIGHT: usize = 2;
 const DEAD: usize = 3;
 const COUNTERS: usize = 4;
 const FILTERED: usize = 5;
@@ -205,7 +207,7 @@ impl<'a> Tx<'a> {
                     self.set_due_bit(&new.form_id, d, new.id, false)?;
                 }
                 if o.inflight {
-                    self.t[INFLIGHT].remove(&id_key(new.id))?;
+                    self.set_inflight_bit(new.id, false)?;
                 }
                 if let Some(k) = &o.dead {
                     self.t[DEAD].remove(k.as_slice())?;
@@ -215,7 +217,7 @@ impl<'a> Tx<'a> {
                 self.set_due_bit(&new.form_id, d, new.id, true)?;
             }
             if new_keys.inflight {
-                self.t[INFLIGHT].insert(&id_key(new.id), &[])?;
+                self.set_inflight_bit(new.id, true)?;
             }
             if let Some(k) = &new_keys.dead {
                 self.t[DEAD].insert(k.as_slice(), &[])?;
