@@ -164,6 +164,18 @@ impl<'a> Run<'a> {
         identity: &str,
         out: &mut Vec<u8>,
     ) -> Result<String, FieldError> {
+        self.write_object(fields, None, Some(identity), out)
+    }
+
+    /// Writes an object of `fields`; the field named `identity`, if any, is evaluated as a value
+    /// and returned as text (empty if none).
+    fn write_object(
+        &mut self,
+        fields: &[(String, Template)],
+        row: Option<Row>,
+        identity: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> Result<String, FieldError> {
         let mut id = String::new();
         out.push(b'{');
         for (i, (k, t)) in fields.iter().enumerate() {
@@ -171,34 +183,16 @@ impl<'a> Run<'a> {
                 out.push(b',');
             }
             write_key(out, k);
-            if k == identity {
-                let v = self.value(t, None).map_err(|e| e.prefixed(k))?;
+            if identity == Some(k.as_str()) {
+                let v = self.value(t, row).map_err(|e| e.prefixed(k))?;
                 id = super::path::key_string(Some(&v));
                 write_json(out, &v);
             } else {
-                self.write(t, None, out).map_err(|e| e.prefixed(k))?;
+                self.write(t, row, out).map_err(|e| e.prefixed(k))?;
             }
         }
         out.push(b'}');
         Ok(id)
-    }
-
-    fn write_object(
-        &mut self,
-        fields: &[(String, Template)],
-        row: Option<Row>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), FieldError> {
-        out.push(b'{');
-        for (i, (k, t)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_key(out, k);
-            self.write(t, row, out).map_err(|e| e.prefixed(k))?;
-        }
-        out.push(b'}');
-        Ok(())
     }
 
     /// `value`, written into `out` instead of returned.
@@ -218,7 +212,9 @@ impl<'a> Run<'a> {
                 let v = self.value(t, row)?;
                 write_json(out, &v);
             }
-            Template::Object(fields) => self.write_object(fields, row, out)?,
+            Template::Object(fields) => {
+                self.write_object(fields, row, None, out)?;
+            }
             Template::Array(items) => {
                 out.push(b'[');
                 for (i, t) in items.iter().enumerate() {
@@ -238,7 +234,7 @@ impl<'a> Run<'a> {
                     if index > 0 {
                         out.push(b',');
                     }
-                    let r = self.write_object(fields, Some(Row { item, index }), out);
+                    let r = self.write_object(fields, Some(Row { item, index }), None, out);
                     if let (Some(len), Some(scope)) = (self.row_pushed.take(), self.scope.as_mut())
                     {
                         // Back to the enclosing row (or the header) for the fields that follow.

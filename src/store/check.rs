@@ -115,8 +115,15 @@ impl Store {
                 .entry(tx::counter_key(&scheme, Counter::Filtered))
                 .or_default() += 1;
         }
-        let due = self.expected_due(due);
-        let inflight = expected_inflight(inflight);
+        let due = bit_records(
+            due.into_iter()
+                .map(|(form, due, id)| (codec::due_bucket_key(&form, due, id), id)),
+        );
+        let inflight = bit_records(
+            inflight
+                .into_iter()
+                .map(|id| (codec::id_bucket_key(id).to_vec(), id)),
+        );
         for (name, want) in [("due", due), ("inflight", inflight), ("dead", dead)] {
             let have: Vec<(Vec<u8>, Vec<u8>)> = self
                 .tree(name)
@@ -154,30 +161,15 @@ impl Store {
     }
 }
 
-impl Store {
-    /// The due index records (key, value) that waiting entries `(form, due, id)` imply.
-    fn expected_due(&self, waiting: Vec<(String, i64, u64)>) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut buckets: BTreeMap<Vec<u8>, codec::DueBits> = BTreeMap::new();
-        for (form, due, id) in waiting {
-            *buckets
-                .entry(codec::due_bucket_key(&form, due, id))
-                .or_default() |= codec::due_bit(id);
-        }
-        buckets
-            .into_iter()
-            .map(|(k, bits)| (k, codec::encode_due_bits(bits).to_vec()))
-            .collect()
-    }
-}
-
-/// The in-flight index that InFlight entries `ids` imply: bits per id bucket.
-fn expected_inflight(ids: Vec<u64>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut buckets: BTreeMap<[u8; 9], codec::DueBits> = BTreeMap::new();
-    for id in ids {
-        *buckets.entry(codec::id_bucket_key(id)).or_default() |= codec::due_bit(id);
+/// The bit records (`due`, `inflight`) that entries imply: for each (record key, entry id), the
+/// entry's bit set in that record.
+fn bit_records(entries: impl IntoIterator<Item = (Vec<u8>, u64)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut buckets: BTreeMap<Vec<u8>, codec::DueBits> = BTreeMap::new();
+    for (key, id) in entries {
+        *buckets.entry(key).or_default() |= codec::due_bit(id);
     }
     buckets
         .into_iter()
-        .map(|(k, bits)| (k.to_vec(), codec::encode_due_bits(bits).to_vec()))
+        .map(|(k, bits)| (k, codec::encode_due_bits(bits).to_vec()))
         .collect()
 }

@@ -71,21 +71,22 @@ pub fn id_bucket_bits(
         ),
         _ => return Err(bucket_error(tree, key, "not an id bucket key")),
     };
-    Ok((0..ID_BUCKET)
-        .filter(|i| bits & (1 << i) != 0)
-        .map(|i| group * ID_BUCKET + i)
-        .collect())
+    Ok(bucket_ids(group, bits))
 }
 
 /// The due time and the waiting entry ids, in id order, of one due record.
 pub fn due_bucket_entries(key: &[u8], bytes: &[u8]) -> Result<(i64, Vec<u64>), StoreError> {
     let (due, group) = super::codec::parse_due_key(key)?;
     let bits = decode_due_bits(key, bytes)?;
-    let ids = (0..ID_BUCKET)
+    Ok((due, bucket_ids(group, bits)))
+}
+
+/// The ids whose bits are set in `bits` of id bucket `group` (`id / 16`), in id order.
+fn bucket_ids(group: u64, bits: DueBits) -> Vec<u64> {
+    (0..ID_BUCKET)
         .filter(|i| bits & (1 << i) != 0)
         .map(|i| group * ID_BUCKET + i)
-        .collect();
-    Ok((due, ids))
+        .collect()
 }
 
 /// The records of one id bucket, by entry id, in id order.

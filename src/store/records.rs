@@ -24,10 +24,9 @@ pub(crate) struct Records {
     doc_buckets: HashMap<Vec<u8>, (KeyBucket, bool)>,
     /// Id buckets by (tree, key).
     ids: HashMap<(usize, [u8; 9]), (IdBucket, bool)>,
-    /// Due buckets by key: the waiting entries' bits.
-    dues: HashMap<Vec<u8>, (DueBits, bool)>,
-    /// In-flight buckets by id bucket key: the InFlight entries' bits.
-    inflight: HashMap<[u8; 9], (DueBits, bool)>,
+    /// Bit records by (tree, key): `DUE` buckets (the waiting entries) and `INFLIGHT` buckets
+    /// (the entries in flight), a bit per entry.
+    bits: HashMap<(usize, Vec<u8>), (DueBits, bool)>,
 }
 
 /// A line key owned by another live entry.
@@ -183,33 +182,27 @@ impl Tx<'_> {
     /// Marks entry `id` as waiting (`waiting`) or not at `due` in the due index of `form` (a
     /// due bucket).
     pub(super) fn set_due_bit(&self, form: &str, due: i64, id: u64, waiting: bool) -> TxResult<()> {
-        let mut cache = self.cache.borrow_mut();
-        let key = codec::due_bucket_key(form, due, id);
-        let bits = cached(&mut cache.dues, &key, true, |k| {
-            match self.t[DUE].get(k)? {
-                Some(v) => codec::decode_due_bits(k, &v).map_err(abort),
-                None => Ok(0),
-            }
-        })?;
-        if waiting {
-            *bits |= codec::due_bit(id);
-        } else {
-            *bits &= !codec::due_bit(id);
-        }
-        Ok(())
+        self.set_bit(DUE, codec::due_bucket_key(form, due, id), id, waiting)
     }
 
     /// Marks entry `id` as InFlight (`sent`) or not in the in-flight index.
     pub(super) fn set_inflight_bit(&self, id: u64, sent: bool) -> TxResult<()> {
+        self.set_bit(INFLIGHT, codec::id_bucket_key(id).to_vec(), id, sent)
+    }
+
+    /// Sets (`on`) or clears entry `id`'s bit in the bit record `key` of `tree`.
+    fn set_bit(&self, tree: usize, key: Vec<u8>, id: u64, on: bool) -> TxResult<()> {
         let mut cache = self.cache.borrow_mut();
-        let key = codec::id_bucket_key(id);
-        let bits = cached(&mut cache.inflight, &key, true, |k| {
-            match self.t[INFLIGHT].get(k)? {
-                Some(v) => codec::decode_bits("inflight", k, &v).map_err(abort),
+        let bits = cached(
+            &mut cache.bits,
+            &(tree, key),
+            true,
+            |(tree, k)| match self.t[*tree].get(k)? {
+                Some(v) => codec::decode_bits(tree_name(*tree), k, &v).map_err(abort),
                 None => Ok(0),
-            }
-        })?;
-        if sent {
+            },
+        )?;
+        if on {
             *bits |= codec::due_bit(id);
         } else {
             *bits &= !codec::due_bit(id);
@@ -250,24 +243,14 @@ impl Tx<'_> {
     /// Writes the changed records back into their trees.
     pub(super) fn write_back(&self) -> TxResult<()> {
         let cache = std::mem::take(&mut *self.cache.borrow_mut());
-        for (k, (bits, dirty)) in cache.dues {
+        for ((tree, k), (bits, dirty)) in cache.bits {
             if !dirty {
                 continue;
             }
             if bits == 0 {
-                self.t[DUE].remove(k)?;
+                self.t[tree].remove(k)?;
             } else {
-                self.t[DUE].insert(k, &codec::encode_due_bits(bits))?;
-            }
-        }
-        for (k, (bits, dirty)) in cache.inflight {
-            if !dirty {
-                continue;
-            }
-            if bits == 0 {
-                self.t[INFLIGHT].remove(&k)?;
-            } else {
-                self.t[INFLIGHT].insert(&k, &codec::encode_due_bits(bits))?;
+                self.t[tree].insert(k, &codec::encode_due_bits(bits))?;
             }
         }
         for ((tree, k), (b, dirty)) in cache.ids {
